@@ -1,3 +1,43 @@
-fn main() {
-    println!("Hello, world!");
+//! The `p2p` program: reads the command line and runs one peer.
+//!
+//! Exit codes: 0 after `Quit`, 1 when the peer cannot run (a port in use,
+//! say), 2 for a bad command line.
+
+use std::process::ExitCode;
+
+use p2p::config::{self, Invocation, USAGE};
+use p2p::node;
+
+fn main() -> ExitCode {
+    // A bug must never show a user a raw panic message and a backtrace hint;
+    // say what happened in one line instead.
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("p2p: internal error, please report it: {info}");
+    }));
+
+    let invocation = match config::parse_args(std::env::args().skip(1)) {
+        Ok(invocation) => invocation,
+        Err(error) => {
+            eprintln!("p2p: error: {error}\n\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    let config = match invocation {
+        Invocation::Help => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Invocation::Version => {
+            println!("p2p {}", env!("CARGO_PKG_VERSION"));
+            return ExitCode::SUCCESS;
+        }
+        Invocation::Run(config) => config,
+    };
+    match node::run(&config) {
+        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Err(error) => {
+            eprintln!("p2p: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
 }

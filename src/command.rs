@@ -1,0 +1,154 @@
+//! The commands a user types on a peer's standard input.
+//!
+//! The reference spells them `Quit`, `Store NNNN` and `Request NNNN`. We
+//! also accept lower case, because a person at a terminal types `quit` as
+//! often as `Quit`, and surrounding spaces, because they are invisible.
+
+use std::fmt;
+
+/// The hint shown for a line that is not a command.
+pub const COMMAND_HINT: &str = "the commands are Quit, Store NNNN and Request NNNN, \
+                                where NNNN is a four-digit file name such as 2067";
+
+/// A file name of the ring: exactly four decimal digits, 0000-9999.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileName(u16);
+
+impl FileName {
+    /// Reads a four-digit name; anything else is not a file name of the
+    /// ring.
+    pub fn parse(text: &str) -> Option<FileName> {
+        if text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok().map(FileName)
+        } else {
+            None
+        }
+    }
+
+    /// The position of the file on the ring: its number modulo 256.
+    pub fn hash(self) -> u8 {
+        // The remainder of a division by 256 always fits in a byte.
+        (self.0 % 256) as u8
+    }
+}
+
+impl fmt::Display for FileName {
+    /// Always four digits, so 0042 stays 0042.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
+/// A command typed by the user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Command {
+    Quit,
+    Store(FileName),
+    Request(FileName),
+}
+
+/// Why a typed line is not a command; its `Display` is the whole hint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CommandError {
+    Unknown { line: String },
+    BadFileName { verb: &'static str, name: String },
+}
+
+impl fmt::Display for CommandError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CommandError::Unknown { line } => write!(f, "unknown command {line:?}; {COMMAND_HINT}"),
+            CommandError::BadFileName { verb, name } => write!(
+                f,
+                "{verb} needs a file name of exactly four digits (0000-9999), such as {verb} 2067, not {name:?}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for CommandError {}
+
+/// Reads one typed line. `Ok(None)` means the line was blank, which is
+/// neither a command nor a mistake.
+pub fn parse_command(line: &str) -> Result<Option<Command>, CommandError> {
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let Some((verb, arguments)) = words.split_first() else {
+        return Ok(None);
+    };
+    let file_command = |verb: &'static str, make: fn(FileName) -> Command| {
+        let name = arguments.join(" ");
+        match arguments {
+            [single] => FileName::parse(single)
+                .map(|file| Some(make(file)))
+                .ok_or(CommandError::BadFileName { verb, name }),
+            _ => Err(CommandError::BadFileName { verb, name }),
+        }
+    };
+    match verb.to_ascii_lowercase().as_str() {
+        "quit" if arguments.is_empty() => Ok(Some(Command::Quit)),
+        "store" => file_command("Store", Command::Store),
+        "request" => file_command("Request", Command::Request),
+        _ => Err(CommandError::Unknown {
+            line: line.trim().chars().take(60).collect(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> FileName {
+        FileName::parse(text).expect("a valid name")
+    }
+
+    #[test]
+    fn the_reference_commands() {
+        assert_eq!(parse_command("Quit"), Ok(Some(Command::Quit)));
+        assert_eq!(parse_command("quit"), Ok(Some(Command::Quit)));
+        assert_eq!(parse_command("  Quit \r"), Ok(Some(Command::Quit)));
+        assert_eq!(
+            parse_command("Store 2067"),
+            Ok(Some(Command::Store(file("2067"))))
+        );
+        assert_eq!(
+            parse_command("request 0042"),
+            Ok(Some(Command::Request(file("0042"))))
+        );
+        assert_eq!(parse_command("   "), Ok(None));
+    }
+
+    #[test]
+    fn file_names_are_exactly_four_digits() {
+        for bad in ["206", "20677", "abcd", "-123", "+123", "20 67", "２０６７"] {
+            assert!(
+                matches!(
+                    parse_command(&format!("Store {bad}")),
+                    Err(CommandError::BadFileName { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            parse_command("Request"),
+            Err(CommandError::BadFileName { .. })
+        ));
+    }
+
+    #[test]
+    fn unknown_commands_get_the_hint() {
+        let error = parse_command("Hello there").unwrap_err();
+        assert!(error.to_string().contains("the commands are Quit"));
+        assert!(parse_command("Quit now").is_err());
+    }
+
+    #[test]
+    fn hashes_of_the_reference() {
+        assert_eq!(file("2067").hash(), 19);
+        assert_eq!(file("4103").hash(), 7);
+        assert_eq!(file("2012").hash(), 220);
+        assert_eq!(file("0000").hash(), 0);
+        assert_eq!(file("9999").hash(), 15);
+        assert_eq!(file("0042").to_string(), "0042");
+    }
+}

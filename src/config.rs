@@ -1,0 +1,495 @@
+//! The command line: what a user typed, checked once and turned into a
+//! [`Config`].
+//!
+//! Every rule about an argument lives here, so the rest of the program can
+//! trust its configuration: identities are in range, the port range fits, the
+//! interval is a sane positive duration. A bad argument becomes a
+//! [`UsageError`] that names the argument and what is allowed; `main` prints
+//! it with the usage and exits with code 2.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::ring::PeerId;
+
+/// The usage text shown by `--help` and after every usage error.
+pub const USAGE: &str = "\
+Usage:
+  p2p init <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <PING_INTERVAL> [options]
+  p2p join <PEER> <KNOWN_PEER> <PING_INTERVAL> [options]
+  p2p --help | --version
+
+Peers are identities 0-255; PING_INTERVAL is in seconds (decimals allowed, e.g. 0.2).
+
+Options:
+  --base-port <N>   peer i uses UDP and TCP port N + i (default 12000)
+  --dir <PATH>      directory for stored files and logs (default .)
+  --mss <BYTES>     data bytes per segment of a file transfer (default 1400)
+  --drop <P>        probability 0..=1 of dropping a data segment (default 0)
+  --seed <N>        seed of the drop generator, to repeat a lossy run
+
+Commands typed on standard input: Quit, Store NNNN, Request NNNN";
+
+/// The default base port of the course.
+pub const DEFAULT_BASE_PORT: u16 = 12000;
+
+/// The highest base port: peer 255 must still get a port.
+pub const MAX_BASE_PORT: u16 = u16::MAX - 255;
+
+/// The largest payload of a UDP datagram over IPv4 (65535 minus the IP and
+/// UDP headers).
+pub const MAX_UDP_PAYLOAD: usize = 65_507;
+
+/// Room kept in each transfer datagram for the segment's ASCII header, which
+/// is far shorter than this.
+pub const SEGMENT_HEADER_ROOM: usize = 64;
+
+/// The largest MSS whose segments still fit in one datagram.
+pub const MAX_MSS: usize = MAX_UDP_PAYLOAD - SEGMENT_HEADER_ROOM;
+
+/// The default MSS: a segment and its headers fit one Ethernet frame of
+/// 1500 bytes, so a transfer between two machines is not fragmented.
+pub const DEFAULT_MSS: usize = 1400;
+
+/// The accepted range of the ping interval. The lower bound keeps a typo
+/// such as `0.0001` from turning a peer into a busy loop; the upper bound
+/// keeps the arithmetic on deadlines far from overflow.
+pub const MIN_PING_INTERVAL: Duration = Duration::from_millis(10);
+pub const MAX_PING_INTERVAL: Duration = Duration::from_secs(3600);
+
+/// How the peer enters the ring.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    /// `init`: the peer is part of the initial ring and is told its two
+    /// successors.
+    Init { first: PeerId, second: PeerId },
+    /// `join`: the peer asks a peer it knows to find its place in the ring.
+    Join { known: PeerId },
+}
+
+/// Everything a peer needs to know from its command line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Config {
+    pub peer: PeerId,
+    pub start: Start,
+    pub ping_interval: Duration,
+    pub base_port: u16,
+    pub dir: PathBuf,
+    pub mss: usize,
+    pub drop_probability: f64,
+    /// The seed of the drop generator; `None` lets the peer pick one.
+    pub seed: Option<u64>,
+}
+
+/// What the command line asks for.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Invocation {
+    Run(Config),
+    Help,
+    Version,
+}
+
+/// A command line that cannot be run, with a sentence that says why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageError {
+    pub message: String,
+}
+
+impl UsageError {
+    fn new(message: impl Into<String>) -> UsageError {
+        UsageError {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for UsageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// Reads the arguments that follow the program name.
+pub fn parse_args<I>(args: I) -> Result<Invocation, UsageError>
+where
+    I: IntoIterator<Item = String>,
+{
+    let args: Vec<String> = args.into_iter().collect();
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        return Ok(Invocation::Help);
+    }
+    if args.iter().any(|a| a == "--version" || a == "-V") {
+        return Ok(Invocation::Version);
+    }
+    let SplitArgs {
+        positional,
+        options,
+    } = split_options(&args)?;
+    let Some((mode, positional)) = positional.split_first() else {
+        return Err(UsageError::new("missing the mode: init or join"));
+    };
+    let (peer, start, interval_text) = match mode.as_str() {
+        "init" => {
+            let [peer, first, second, interval] = positional_args(
+                positional,
+                &[
+                    "<PEER>",
+                    "<FIRST_SUCCESSOR>",
+                    "<SECOND_SUCCESSOR>",
+                    "<PING_INTERVAL>",
+                ],
+            )?;
+            let peer = parse_peer("<PEER>", peer)?;
+            let first = parse_peer("<FIRST_SUCCESSOR>", first)?;
+            let second = parse_peer("<SECOND_SUCCESSOR>", second)?;
+            if first == peer || second == peer {
+                return Err(UsageError::new(format!(
+                    "peer {peer} cannot be its own successor; \
+                     <FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> must be other peers"
+                )));
+            }
+            if first == second {
+                return Err(UsageError::new(format!(
+                    "<FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> are both {first}; \
+                     they must be two different peers"
+                )));
+            }
+            (peer, Start::Init { first, second }, interval)
+        }
+        "join" => {
+            let [peer, known, interval] =
+                positional_args(positional, &["<PEER>", "<KNOWN_PEER>", "<PING_INTERVAL>"])?;
+            let peer = parse_peer("<PEER>", peer)?;
+            let known = parse_peer("<KNOWN_PEER>", known)?;
+            if known == peer {
+                return Err(UsageError::new(format!(
+                    "<KNOWN_PEER> is {known}, the joining peer itself; \
+                     it must be a peer already in the ring"
+                )));
+            }
+            (peer, Start::Join { known }, interval)
+        }
+        other => {
+            return Err(UsageError::new(format!(
+                "unknown mode {other:?}; the mode is init or join"
+            )));
+        }
+    };
+    let mut config = Config {
+        peer,
+        start,
+        ping_interval: parse_interval(interval_text)?,
+        base_port: DEFAULT_BASE_PORT,
+        dir: PathBuf::from("."),
+        mss: DEFAULT_MSS,
+        drop_probability: 0.0,
+        seed: None,
+    };
+    for (name, value) in options {
+        apply_option(&mut config, name, value)?;
+    }
+    if !config.dir.is_dir() {
+        return Err(UsageError::new(format!(
+            "--dir {}: no such directory; give an existing directory",
+            config.dir.display()
+        )));
+    }
+    Ok(Invocation::Run(config))
+}
+
+/// A command line cut into its positional arguments and its options.
+struct SplitArgs<'a> {
+    positional: Vec<String>,
+    /// Each option's name, without the leading `--`, and its value.
+    options: Vec<(&'a str, String)>,
+}
+
+/// Separates `--name value` (or `--name=value`) options from positional
+/// arguments, in any order.
+fn split_options(args: &[String]) -> Result<SplitArgs<'_>, UsageError> {
+    let mut positional = Vec::new();
+    let mut options = Vec::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        let Some(option) = arg.strip_prefix("--") else {
+            positional.push(arg.clone());
+            continue;
+        };
+        let (name, value) = match option.split_once('=') {
+            Some((name, value)) => (name, value.to_string()),
+            None => {
+                let Some(value) = rest.next() else {
+                    return Err(UsageError::new(format!("--{option} needs a value")));
+                };
+                (option, value.clone())
+            }
+        };
+        options.push((name, value));
+    }
+    Ok(SplitArgs {
+        positional,
+        options,
+    })
+}
+
+/// Checks that exactly the named positional arguments are present.
+fn positional_args<'a, const N: usize>(
+    given: &'a [String],
+    names: &[&str; N],
+) -> Result<[&'a str; N], UsageError> {
+    if given.len() < N {
+        return Err(UsageError::new(format!(
+            "missing {}",
+            names[given.len()..].join(" ")
+        )));
+    }
+    if given.len() > N {
+        return Err(UsageError::new(format!(
+            "unexpected argument {:?}; this mode takes {}",
+            given[N],
+            names.join(" ")
+        )));
+    }
+    Ok(std::array::from_fn(|i| given[i].as_str()))
+}
+
+fn parse_peer(name: &str, text: &str) -> Result<PeerId, UsageError> {
+    text.parse().map_err(|_| {
+        UsageError::new(format!(
+            "{name} must be a peer identity from 0 to 255, not {text:?}"
+        ))
+    })
+}
+
+fn parse_interval(text: &str) -> Result<Duration, UsageError> {
+    let error = || {
+        UsageError::new(format!(
+            "<PING_INTERVAL> must be a number of seconds from {} to {}, such as 30 or 0.2, not {text:?}",
+            MIN_PING_INTERVAL.as_secs_f64(),
+            MAX_PING_INTERVAL.as_secs_f64(),
+        ))
+    };
+    let seconds: f64 = text.parse().map_err(|_| error())?;
+    // Comparing before converting keeps `Duration::from_secs_f64` away from
+    // NaN, infinities and negative numbers, on which it would panic.
+    let in_range =
+        seconds >= MIN_PING_INTERVAL.as_secs_f64() && seconds <= MAX_PING_INTERVAL.as_secs_f64();
+    if !in_range {
+        return Err(error());
+    }
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), UsageError> {
+    match name {
+        "base-port" => {
+            config.base_port = value
+                .parse()
+                .ok()
+                .filter(|port| (1..=MAX_BASE_PORT).contains(port))
+                .ok_or_else(|| {
+                    UsageError::new(format!(
+                        "--base-port must be from 1 to {MAX_BASE_PORT}, so that peer 255's port \
+                         (base + 255) is at most 65535, not {value:?}"
+                    ))
+                })?;
+        }
+        "dir" => {
+            if value.is_empty() {
+                return Err(UsageError::new("--dir needs a directory path"));
+            }
+            config.dir = PathBuf::from(value);
+        }
+        "mss" => {
+            config.mss = value
+                .parse()
+                .ok()
+                .filter(|mss| (1..=MAX_MSS).contains(mss))
+                .ok_or_else(|| {
+                    UsageError::new(format!(
+                        "--mss must be a number of bytes from 1 to {MAX_MSS}, so that a segment \
+                         fits in one UDP datagram, not {value:?}"
+                    ))
+                })?;
+        }
+        "drop" => {
+            config.drop_probability = value
+                .parse::<f64>()
+                .ok()
+                .filter(|p| (0.0..=1.0).contains(p))
+                .ok_or_else(|| {
+                    UsageError::new(format!(
+                        "--drop must be a probability from 0 to 1, such as 0.1, not {value:?}"
+                    ))
+                })?;
+        }
+        "seed" => {
+            config.seed = Some(value.parse().map_err(|_| {
+                UsageError::new(format!(
+                    "--seed must be a whole number from 0 to {}, not {value:?}",
+                    u64::MAX
+                ))
+            })?);
+        }
+        _ => {
+            return Err(UsageError::new(format!(
+                "unknown option --{name}; the options are --base-port, --dir, --mss, --drop and --seed"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(line: &str) -> Result<Invocation, UsageError> {
+        parse_args(line.split_whitespace().map(String::from))
+    }
+
+    fn config(line: &str) -> Config {
+        match parse(line) {
+            Ok(Invocation::Run(config)) => config,
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+
+    fn error(line: &str) -> String {
+        match parse(line) {
+            Err(error) => error.message,
+            other => panic!("{line}: expected an error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn init_with_defaults() {
+        let config = config("init 2 4 5 30");
+        assert_eq!(config.peer, PeerId(2));
+        assert_eq!(
+            config.start,
+            Start::Init {
+                first: PeerId(4),
+                second: PeerId(5)
+            }
+        );
+        assert_eq!(config.ping_interval, Duration::from_secs(30));
+        assert_eq!(config.base_port, 12000);
+        assert_eq!(config.dir, PathBuf::from("."));
+        assert_eq!(config.mss, DEFAULT_MSS);
+        assert_eq!(config.drop_probability, 0.0);
+        assert_eq!(config.seed, None);
+    }
+
+    #[test]
+    fn join_with_every_option_in_both_spellings() {
+        let config =
+            config("join 15 4 0.2 --base-port 20000 --mss=300 --drop 0.1 --seed=7 --dir .");
+        assert_eq!(config.start, Start::Join { known: PeerId(4) });
+        assert_eq!(config.ping_interval, Duration::from_millis(200));
+        assert_eq!(config.base_port, 20000);
+        assert_eq!(config.mss, 300);
+        assert_eq!(config.drop_probability, 0.1);
+        assert_eq!(config.seed, Some(7));
+    }
+
+    #[test]
+    fn options_may_come_before_the_positional_arguments() {
+        assert_eq!(config("--base-port 13000 init 2 4 5 1").base_port, 13000);
+    }
+
+    #[test]
+    fn help_and_version() {
+        assert_eq!(parse("--help"), Ok(Invocation::Help));
+        assert_eq!(parse("init 2 4 5 1 -h"), Ok(Invocation::Help));
+        assert_eq!(parse("--version"), Ok(Invocation::Version));
+    }
+
+    #[test]
+    fn each_bad_argument_is_named() {
+        let cases = [
+            ("", "missing the mode"),
+            ("start 2 4 5 1", "unknown mode \"start\""),
+            ("init 2 4 5", "missing <PING_INTERVAL>"),
+            (
+                "init 2",
+                "missing <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <PING_INTERVAL>",
+            ),
+            ("init 2 4 5 1 6", "unexpected argument \"6\""),
+            (
+                "init 256 4 5 1",
+                "<PEER> must be a peer identity from 0 to 255",
+            ),
+            ("init 2 -4 5 1", "<FIRST_SUCCESSOR> must be a peer identity"),
+            ("init 2 4 x 1", "<SECOND_SUCCESSOR> must be a peer identity"),
+            ("init 2 2 5 1", "cannot be its own successor"),
+            ("init 2 4 2 1", "cannot be its own successor"),
+            ("init 2 4 4 1", "must be two different peers"),
+            (
+                "init 2 4 5 0",
+                "<PING_INTERVAL> must be a number of seconds",
+            ),
+            (
+                "init 2 4 5 -1",
+                "<PING_INTERVAL> must be a number of seconds",
+            ),
+            (
+                "init 2 4 5 NaN",
+                "<PING_INTERVAL> must be a number of seconds",
+            ),
+            (
+                "init 2 4 5 inf",
+                "<PING_INTERVAL> must be a number of seconds",
+            ),
+            (
+                "init 2 4 5 1e300",
+                "<PING_INTERVAL> must be a number of seconds",
+            ),
+            (
+                "init 2 4 5 abc",
+                "<PING_INTERVAL> must be a number of seconds",
+            ),
+            ("join 15 15 1", "<KNOWN_PEER> is 15"),
+            ("join 15 4", "missing <PING_INTERVAL>"),
+            (
+                "init 2 4 5 1 --base-port 65281",
+                "--base-port must be from 1 to 65280",
+            ),
+            (
+                "init 2 4 5 1 --base-port 0",
+                "--base-port must be from 1 to 65280",
+            ),
+            (
+                "init 2 4 5 1 --mss 0",
+                "--mss must be a number of bytes from 1 to 65443",
+            ),
+            (
+                "init 2 4 5 1 --mss 65444",
+                "--mss must be a number of bytes",
+            ),
+            (
+                "init 2 4 5 1 --drop 1.5",
+                "--drop must be a probability from 0 to 1",
+            ),
+            ("init 2 4 5 1 --drop -0.1", "--drop must be a probability"),
+            ("init 2 4 5 1 --drop NaN", "--drop must be a probability"),
+            ("init 2 4 5 1 --seed x", "--seed must be a whole number"),
+            ("init 2 4 5 1 --colour red", "unknown option --colour"),
+            ("init 2 4 5 1 --seed", "--seed needs a value"),
+            ("init 2 4 5 1 --dir /no/such/place", "no such directory"),
+        ];
+        for (line, expected) in cases {
+            let message = error(line);
+            assert!(message.contains(expected), "{line:?} gave {message:?}");
+        }
+    }
+
+    #[test]
+    fn the_interval_bounds_are_inclusive() {
+        assert_eq!(config("init 2 4 5 0.01").ping_interval, MIN_PING_INTERVAL);
+        assert_eq!(config("init 2 4 5 3600").ping_interval, MAX_PING_INTERVAL);
+    }
+}

@@ -1,0 +1,361 @@
+//! The wire protocol: every message peers send each other, parsed and printed
+//! in this one place.
+//!
+//! A message is one line of ASCII text: a verb in capitals, then fields
+//! separated by single spaces, then a newline. A UDP datagram carries exactly
+//! one line; a TCP connection carries a sequence of lines. Because every
+//! message ends at a newline and is short (see [`MAX_LINE_LEN`]), a reader
+//! always knows where a message stops, whatever the socket hands it in one
+//! read. `spec/protocol.md` documents each message, its replies and its error
+//! cases; a change here changes that file in the same commit.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::ring::PeerId;
+
+/// The longest line a peer accepts, newline included. Every message fits in
+/// far less; anything longer is garbage and is rejected before it is parsed.
+pub const MAX_LINE_LEN: usize = 256;
+
+/// Which of two neighbours: the first (nearest) or the second successor, or
+/// the first or second predecessor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Ordinal {
+    First,
+    Second,
+}
+
+impl fmt::Display for Ordinal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Ordinal::First => "first",
+            Ordinal::Second => "second",
+        })
+    }
+}
+
+impl FromStr for Ordinal {
+    type Err = ();
+
+    fn from_str(text: &str) -> Result<Ordinal, ()> {
+        match text {
+            "first" => Ok(Ordinal::First),
+            "second" => Ok(Ordinal::Second),
+            _ => Err(()),
+        }
+    }
+}
+
+/// Every message of the protocol.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Message {
+    /// `PING <from> <to> <first|second> <seq>` over UDP: "are you alive?".
+    ///
+    /// `successor` says which of the sender's successors the receiver is, so
+    /// the receiver learns that the sender is its first or second
+    /// predecessor. `to` lets the receiver notice a ping meant for someone
+    /// else (for example from a ring that uses other ports).
+    Ping {
+        from: PeerId,
+        to: PeerId,
+        successor: Ordinal,
+        seq: u32,
+    },
+    /// `PONG <from> <to> <seq>` over UDP: the answer to the ping with the
+    /// same `seq`.
+    Pong { from: PeerId, to: PeerId, seq: u32 },
+}
+
+/// Why a line is not a valid message. Each variant says enough to write a
+/// useful diagnostic without the line itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// The bytes are longer than [`MAX_LINE_LEN`].
+    TooLong { len: usize },
+    /// The bytes are not printable ASCII (a stray binary datagram, say).
+    NotText,
+    /// The line holds nothing.
+    Empty,
+    /// The first word is not a verb of the protocol.
+    UnknownVerb { verb: String },
+    /// The verb is known but is followed by the wrong number of fields.
+    WrongFieldCount {
+        verb: &'static str,
+        expected: usize,
+        found: usize,
+    },
+    /// One field does not have the form its position requires.
+    BadField {
+        verb: &'static str,
+        field: &'static str,
+        value: String,
+    },
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParseError::TooLong { len } => {
+                write!(
+                    f,
+                    "{len} bytes is longer than the {MAX_LINE_LEN}-byte limit of a message"
+                )
+            }
+            ParseError::NotText => f.write_str("it is not a line of printable ASCII text"),
+            ParseError::Empty => f.write_str("it is empty"),
+            ParseError::UnknownVerb { verb } => write!(f, "unknown verb {verb:?}"),
+            ParseError::WrongFieldCount {
+                verb,
+                expected,
+                found,
+            } => write!(f, "{verb} takes {expected} fields, found {found}"),
+            ParseError::BadField { verb, field, value } => {
+                write!(f, "{verb} has a bad <{field}> field {value:?}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl Message {
+    /// Parses one line, without its newline.
+    pub fn parse(line: &str) -> Result<Message, ParseError> {
+        if line.len() >= MAX_LINE_LEN {
+            return Err(ParseError::TooLong { len: line.len() });
+        }
+        if !line.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(ParseError::NotText);
+        }
+        let mut words = line.split(' ');
+        let verb = words.next().unwrap_or_default();
+        if verb.is_empty() {
+            return Err(ParseError::Empty);
+        }
+        let fields: Vec<&str> = words.collect();
+        match verb {
+            "PING" => {
+                let mut f = Fields::new("PING", &fields, 4)?;
+                Ok(Message::Ping {
+                    from: f.next("from")?,
+                    to: f.next("to")?,
+                    successor: f.next("first|second")?,
+                    seq: f.next("seq")?,
+                })
+            }
+            "PONG" => {
+                let mut f = Fields::new("PONG", &fields, 3)?;
+                Ok(Message::Pong {
+                    from: f.next("from")?,
+                    to: f.next("to")?,
+                    seq: f.next("seq")?,
+                })
+            }
+            _ => Err(ParseError::UnknownVerb {
+                verb: verb.chars().take(20).collect(),
+            }),
+        }
+    }
+
+    /// Parses the bytes of one datagram or one TCP line. A single trailing
+    /// newline is allowed and removed; the length limit is checked before
+    /// anything else, so a huge datagram costs nothing to reject.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Message, ParseError> {
+        if bytes.len() > MAX_LINE_LEN {
+            return Err(ParseError::TooLong { len: bytes.len() });
+        }
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let line = std::str::from_utf8(bytes).map_err(|_| ParseError::NotText)?;
+        Message::parse(line)
+    }
+
+    /// The message as it travels: its line, newline included.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        format!("{self}\n").into_bytes()
+    }
+}
+
+impl fmt::Display for Message {
+    /// Prints the line without its newline; [`Message::parse`] reads it back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Message::Ping {
+                from,
+                to,
+                successor,
+                seq,
+            } => write!(f, "PING {from} {to} {successor} {seq}"),
+            Message::Pong { from, to, seq } => write!(f, "PONG {from} {to} {seq}"),
+        }
+    }
+}
+
+/// Reads the fields of one verb in order, turning each into its type and
+/// naming the field when it does not fit.
+struct Fields<'a> {
+    verb: &'static str,
+    remaining: std::slice::Iter<'a, &'a str>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(verb: &'static str, fields: &'a [&'a str], expected: usize) -> Result<Self, ParseError> {
+        if fields.len() != expected {
+            return Err(ParseError::WrongFieldCount {
+                verb,
+                expected,
+                found: fields.len(),
+            });
+        }
+        Ok(Fields {
+            verb,
+            remaining: fields.iter(),
+        })
+    }
+
+    fn next<T: FromStr>(&mut self, field: &'static str) -> Result<T, ParseError> {
+        let text = self.remaining.next().copied().unwrap_or_default();
+        // `u32::from_str` accepts a leading '+'; the grammar does not.
+        let plain = !text.starts_with('+');
+        match text.parse() {
+            Ok(value) if plain => Ok(value),
+            _ => Err(ParseError::BadField {
+                verb: self.verb,
+                field,
+                value: text.chars().take(20).collect(),
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples() -> Vec<Message> {
+        vec![
+            Message::Ping {
+                from: PeerId(2),
+                to: PeerId(4),
+                successor: Ordinal::First,
+                seq: 0,
+            },
+            Message::Ping {
+                from: PeerId(255),
+                to: PeerId(0),
+                successor: Ordinal::Second,
+                seq: u32::MAX,
+            },
+            Message::Pong {
+                from: PeerId(4),
+                to: PeerId(2),
+                seq: 17,
+            },
+        ]
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        for message in examples() {
+            let line = message.to_string();
+            assert_eq!(Message::parse(&line), Ok(message.clone()), "{line}");
+            assert_eq!(Message::from_bytes(&message.to_bytes()), Ok(message));
+        }
+    }
+
+    #[test]
+    fn the_printed_form_is_the_documented_one() {
+        assert_eq!(examples()[0].to_string(), "PING 2 4 first 0");
+        assert_eq!(examples()[2].to_bytes(), b"PONG 4 2 17\n");
+    }
+
+    #[test]
+    fn garbage_is_rejected_with_a_reason() {
+        let cases: Vec<(&[u8], ParseError)> = vec![
+            (b"", ParseError::Empty),
+            (b"\n", ParseError::Empty),
+            (b"\xff\x00\x13", ParseError::NotText),
+            (b"PING 2 4 first 0\r\n", ParseError::NotText),
+            (b"PING 2 4 first 0\n\n", ParseError::NotText),
+            (b"PING\t2 4 first 0", ParseError::NotText),
+            (
+                b"HELLO 1",
+                ParseError::UnknownVerb {
+                    verb: "HELLO".into(),
+                },
+            ),
+            (
+                b"ping 2 4 first 0",
+                ParseError::UnknownVerb {
+                    verb: "ping".into(),
+                },
+            ),
+            (
+                b"PING 2 4 first",
+                ParseError::WrongFieldCount {
+                    verb: "PING",
+                    expected: 4,
+                    found: 3,
+                },
+            ),
+            (
+                b"PING 2  4 first 0",
+                ParseError::WrongFieldCount {
+                    verb: "PING",
+                    expected: 4,
+                    found: 5,
+                },
+            ),
+            (
+                b"PING 256 4 first 0",
+                ParseError::BadField {
+                    verb: "PING",
+                    field: "from",
+                    value: "256".into(),
+                },
+            ),
+            (
+                b"PING 2 4 third 0",
+                ParseError::BadField {
+                    verb: "PING",
+                    field: "first|second",
+                    value: "third".into(),
+                },
+            ),
+            (
+                b"PONG 4 2 -1",
+                ParseError::BadField {
+                    verb: "PONG",
+                    field: "seq",
+                    value: "-1".into(),
+                },
+            ),
+            (
+                b"PONG 4 2 +1",
+                ParseError::BadField {
+                    verb: "PONG",
+                    field: "seq",
+                    value: "+1".into(),
+                },
+            ),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(Message::from_bytes(bytes), Err(expected), "{bytes:?}");
+        }
+    }
+
+    #[test]
+    fn huge_input_is_rejected_before_parsing() {
+        let huge = vec![b'A'; 70_000];
+        assert_eq!(
+            Message::from_bytes(&huge),
+            Err(ParseError::TooLong { len: 70_000 })
+        );
+    }
+
+    #[test]
+    fn errors_read_as_sentences() {
+        let error = Message::from_bytes(b"PING 2 4 first").unwrap_err();
+        assert_eq!(error.to_string(), "PING takes 4 fields, found 3");
+    }
+}
