@@ -200,6 +200,9 @@ where
     Ok(Invocation::Run(config))
 }
 
+/// The names of the options, without their leading `--`.
+const OPTIONS: [&str; 5] = ["base-port", "dir", "mss", "drop", "seed"];
+
 /// A command line cut into its positional arguments and its options.
 struct SplitArgs<'a> {
     positional: Vec<String>,
@@ -218,6 +221,10 @@ fn split_options(args: &[String]) -> Result<SplitArgs<'_>, UsageError> {
             positional.push(arg.clone());
             continue;
         };
+        let name = option.split_once('=').map_or(option, |(name, _)| name);
+        if !OPTIONS.contains(&name) {
+            return Err(unknown_option(name));
+        }
         let (name, value) = match option.split_once('=') {
             Some((name, value)) => (name, value.to_string()),
             None => {
@@ -334,13 +341,15 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
                 ))
             })?);
         }
-        _ => {
-            return Err(UsageError::new(format!(
-                "unknown option --{name}; the options are --base-port, --dir, --mss, --drop and --seed"
-            )));
-        }
+        _ => return Err(unknown_option(name)),
     }
     Ok(())
+}
+
+fn unknown_option(name: &str) -> UsageError {
+    UsageError::new(format!(
+        "unknown option --{name}; the options are --base-port, --dir, --mss, --drop and --seed"
+    ))
 }
 
 #[cfg(test)]
@@ -479,6 +488,7 @@ mod tests {
             ("init 2 4 5 1 --seed x", "--seed must be a whole number"),
             ("init 2 4 5 1 --colour red", "unknown option --colour"),
             ("init 2 4 5 1 --seed", "--seed needs a value"),
+            ("init 2 4 5 1 --colour", "unknown option --colour"),
             ("init 2 4 5 1 --dir /no/such/place", "no such directory"),
         ];
         for (line, expected) in cases {

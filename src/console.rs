@@ -9,6 +9,7 @@ use std::sync::mpsc::Sender;
 use std::thread;
 
 use crate::command::parse_command;
+use crate::node::Input;
 use crate::peer::Event;
 
 /// The longest line read as one command; a longer one is read in pieces,
@@ -17,7 +18,7 @@ const MAX_COMMAND_LEN: u64 = 1024;
 
 /// Starts the thread that turns each typed line into an event. A line that
 /// is not a command gets a one-line hint on standard error.
-pub fn spawn_stdin_reader(events: Sender<Event>) -> std::io::Result<()> {
+pub fn spawn_stdin_reader(inputs: Sender<Input>) -> std::io::Result<()> {
     thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
@@ -37,7 +38,7 @@ pub fn spawn_stdin_reader(events: Sender<Event>) -> std::io::Result<()> {
                 }
                 match parse_command(&String::from_utf8_lossy(&line)) {
                     Ok(Some(command)) => {
-                        if events.send(Event::Typed(command)).is_err() {
+                        if inputs.send(Input::Event(Event::Typed(command))).is_err() {
                             return;
                         }
                     }

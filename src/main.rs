@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         Invocation::Run(config) => config,
     };
     match node::run(&config) {
-        Ok(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+        Ok(code) => ExitCode::from(code),
         Err(error) => {
             eprintln!("p2p: error: {error}");
             ExitCode::FAILURE

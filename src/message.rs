@@ -65,7 +65,97 @@ pub enum Message {
     /// `PONG <from> <to> <seq>` over UDP: the answer to the ping with the
     /// same `seq`.
     Pong { from: PeerId, to: PeerId, seq: u32 },
+
+    /// `JOIN <newcomer> <sender> <hops>` over TCP: `newcomer` asks for a
+    /// place in the ring. Each peer that cannot place it passes it on to its
+    /// first successor, naming itself as `sender` and adding one to `hops`.
+    Join {
+        newcomer: PeerId,
+        sender: PeerId,
+        hops: u32,
+    },
+    /// `WELCOME <first> <second>` over TCP, to the newcomer: you are placed,
+    /// and these are your successors.
+    Welcome { first: PeerId, second: PeerId },
+    /// `REFUSE <reason>` over TCP, to the newcomer: you cannot join.
+    Refuse { reason: RefuseReason },
+    /// `CHANGE <from> <first> <second>` over TCP: `from`, your first
+    /// successor, has taken a newcomer, so your successors are now `first`
+    /// and `second`.
+    Change {
+        from: PeerId,
+        first: PeerId,
+        second: PeerId,
+    },
+    /// `LEAVE <from> <first> <second>` over TCP: `from` is leaving the ring
+    /// gracefully; its successors were `first` and `second`.
+    Leave {
+        from: PeerId,
+        first: PeerId,
+        second: PeerId,
+    },
+    /// `QUERY <from>` over TCP: which are your successors? Answered with
+    /// [`Message::Successors`].
+    Query { from: PeerId },
+    /// `WATCH <from>` over TCP: keep this connection open for as long as you
+    /// run. Answered with `OK`; after that nothing more is sent, and the
+    /// connection closing tells `from` that this peer's process has ended.
+    Watch { from: PeerId },
+
+    /// `OK`: the request was received and handled.
+    Ok,
+    /// `SUCCESSORS <first> <second>`: the answer to `QUERY`.
+    Successors { first: PeerId, second: PeerId },
+    /// `ERROR <reason>`: the request could not be handled.
+    Error { reason: ErrorReason },
 }
+
+/// Why a join is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefuseReason {
+    /// A peer with the newcomer's identity is already in the ring.
+    Duplicate,
+    /// The request went round the ring without finding a place, which
+    /// happens only while the ring is changing.
+    NoPlace,
+}
+
+/// Why a request could not be handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorReason {
+    /// The line is not a message.
+    Malformed,
+    /// The message is not a request this peer answers.
+    Unexpected,
+    /// The peer cannot answer yet (it is joining, or repairing its
+    /// successors); asking again shortly will work.
+    NotReady,
+}
+
+/// Spells the reason words of `REFUSE` and `ERROR` in one table each.
+macro_rules! reason_words {
+    ($type:ty { $($variant:ident => $word:literal),+ $(,)? }) => {
+        impl fmt::Display for $type {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(match self { $(Self::$variant => $word),+ })
+            }
+        }
+
+        impl FromStr for $type {
+            type Err = ();
+
+            fn from_str(text: &str) -> Result<Self, ()> {
+                match text {
+                    $($word => Ok(Self::$variant),)+
+                    _ => Err(()),
+                }
+            }
+        }
+    };
+}
+
+reason_words!(RefuseReason { Duplicate => "duplicate", NoPlace => "no-place" });
+reason_words!(ErrorReason { Malformed => "malformed", Unexpected => "unexpected", NotReady => "not-ready" });
 
 /// Why a line is not a valid message. Each variant says enough to write a
 /// useful diagnostic without the line itself.
@@ -152,6 +242,72 @@ impl Message {
                     seq: f.next("seq")?,
                 })
             }
+            "JOIN" => {
+                let mut f = Fields::new("JOIN", &fields, 3)?;
+                Ok(Message::Join {
+                    newcomer: f.next("newcomer")?,
+                    sender: f.next("sender")?,
+                    hops: f.next("hops")?,
+                })
+            }
+            "WELCOME" => {
+                let mut f = Fields::new("WELCOME", &fields, 2)?;
+                Ok(Message::Welcome {
+                    first: f.next("first")?,
+                    second: f.next("second")?,
+                })
+            }
+            "REFUSE" => {
+                let mut f = Fields::new("REFUSE", &fields, 1)?;
+                Ok(Message::Refuse {
+                    reason: f.next("reason")?,
+                })
+            }
+            "CHANGE" => {
+                let mut f = Fields::new("CHANGE", &fields, 3)?;
+                Ok(Message::Change {
+                    from: f.next("from")?,
+                    first: f.next("first")?,
+                    second: f.next("second")?,
+                })
+            }
+            "LEAVE" => {
+                let mut f = Fields::new("LEAVE", &fields, 3)?;
+                Ok(Message::Leave {
+                    from: f.next("from")?,
+                    first: f.next("first")?,
+                    second: f.next("second")?,
+                })
+            }
+            "QUERY" => {
+                let mut f = Fields::new("QUERY", &fields, 1)?;
+                Ok(Message::Query {
+                    from: f.next("from")?,
+                })
+            }
+            "WATCH" => {
+                let mut f = Fields::new("WATCH", &fields, 1)?;
+                Ok(Message::Watch {
+                    from: f.next("from")?,
+                })
+            }
+            "OK" => {
+                Fields::new("OK", &fields, 0)?;
+                Ok(Message::Ok)
+            }
+            "SUCCESSORS" => {
+                let mut f = Fields::new("SUCCESSORS", &fields, 2)?;
+                Ok(Message::Successors {
+                    first: f.next("first")?,
+                    second: f.next("second")?,
+                })
+            }
+            "ERROR" => {
+                let mut f = Fields::new("ERROR", &fields, 1)?;
+                Ok(Message::Error {
+                    reason: f.next("reason")?,
+                })
+            }
             _ => Err(ParseError::UnknownVerb {
                 verb: verb.chars().take(20).collect(),
             }),
@@ -187,6 +343,28 @@ impl fmt::Display for Message {
                 seq,
             } => write!(f, "PING {from} {to} {successor} {seq}"),
             Message::Pong { from, to, seq } => write!(f, "PONG {from} {to} {seq}"),
+            Message::Join {
+                newcomer,
+                sender,
+                hops,
+            } => write!(f, "JOIN {newcomer} {sender} {hops}"),
+            Message::Welcome { first, second } => write!(f, "WELCOME {first} {second}"),
+            Message::Refuse { reason } => write!(f, "REFUSE {reason}"),
+            Message::Change {
+                from,
+                first,
+                second,
+            } => write!(f, "CHANGE {from} {first} {second}"),
+            Message::Leave {
+                from,
+                first,
+                second,
+            } => write!(f, "LEAVE {from} {first} {second}"),
+            Message::Query { from } => write!(f, "QUERY {from}"),
+            Message::Watch { from } => write!(f, "WATCH {from}"),
+            Message::Ok => f.write_str("OK"),
+            Message::Successors { first, second } => write!(f, "SUCCESSORS {first} {second}"),
+            Message::Error { reason } => write!(f, "ERROR {reason}"),
         }
     }
 }
@@ -251,6 +429,47 @@ mod tests {
                 to: PeerId(2),
                 seq: 17,
             },
+            Message::Join {
+                newcomer: PeerId(15),
+                sender: PeerId(9),
+                hops: 4,
+            },
+            Message::Welcome {
+                first: PeerId(19),
+                second: PeerId(2),
+            },
+            Message::Refuse {
+                reason: RefuseReason::Duplicate,
+            },
+            Message::Refuse {
+                reason: RefuseReason::NoPlace,
+            },
+            Message::Change {
+                from: PeerId(14),
+                first: PeerId(14),
+                second: PeerId(15),
+            },
+            Message::Leave {
+                from: PeerId(9),
+                first: PeerId(14),
+                second: PeerId(19),
+            },
+            Message::Query { from: PeerId(8) },
+            Message::Watch { from: PeerId(8) },
+            Message::Ok,
+            Message::Successors {
+                first: PeerId(14),
+                second: PeerId(19),
+            },
+            Message::Error {
+                reason: ErrorReason::Malformed,
+            },
+            Message::Error {
+                reason: ErrorReason::Unexpected,
+            },
+            Message::Error {
+                reason: ErrorReason::NotReady,
+            },
         ]
     }
 
@@ -267,6 +486,25 @@ mod tests {
     fn the_printed_form_is_the_documented_one() {
         assert_eq!(examples()[0].to_string(), "PING 2 4 first 0");
         assert_eq!(examples()[2].to_bytes(), b"PONG 4 2 17\n");
+        let lines: Vec<String> = examples()[3..].iter().map(Message::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "JOIN 15 9 4",
+                "WELCOME 19 2",
+                "REFUSE duplicate",
+                "REFUSE no-place",
+                "CHANGE 14 14 15",
+                "LEAVE 9 14 19",
+                "QUERY 8",
+                "WATCH 8",
+                "OK",
+                "SUCCESSORS 14 19",
+                "ERROR malformed",
+                "ERROR unexpected",
+                "ERROR not-ready",
+            ]
+        );
     }
 
     #[test]
@@ -328,6 +566,22 @@ mod tests {
                     verb: "PONG",
                     field: "seq",
                     value: "-1".into(),
+                },
+            ),
+            (
+                b"OK 1",
+                ParseError::WrongFieldCount {
+                    verb: "OK",
+                    expected: 0,
+                    found: 1,
+                },
+            ),
+            (
+                b"REFUSE maybe",
+                ParseError::BadField {
+                    verb: "REFUSE",
+                    field: "reason",
+                    value: "maybe".into(),
                 },
             ),
             (

@@ -8,6 +8,7 @@
 //! Because only the loop touches the state, there are no locks around it and
 //! events are handled in the order they arrived.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
@@ -16,10 +17,11 @@ use std::time::Instant;
 
 use crate::config::{Config, Start};
 use crate::console;
+use crate::message::Message;
 use crate::output::print_line;
-use crate::peer::{Action, Destination, Event, Peer, Successors, Timing};
+use crate::peer::{Action, ConnectionId, Event, Peer, Source, Successors, Timing};
 use crate::ring::PeerId;
-use crate::tcp;
+use crate::tcp::{self, Watch};
 use crate::udp;
 
 /// All peers of a ring run on this host, as in the course.
@@ -64,9 +66,20 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// What the other threads send to the event loop.
+pub enum Input {
+    /// Something for the state machine.
+    Event(Event),
+    /// A TCP request, with the way back to the connection it came on.
+    Request {
+        message: Message,
+        reply: mpsc::Sender<Message>,
+    },
+}
+
 /// Binds the peer's ports, starts its threads and runs the event loop until
 /// the peer exits. Returns the exit code.
-pub fn run(config: &Config) -> Result<i32, StartError> {
+pub fn run(config: &Config) -> Result<u8, StartError> {
     let peer_id = config.peer;
     let address = peer_address(peer_id, config.base_port);
     let bind_error = |protocol: &'static str| {
@@ -85,91 +98,169 @@ pub fn run(config: &Config) -> Result<i32, StartError> {
     let udp_socket = UdpSocket::bind(address).map_err(bind_error("UDP"))?;
     let tcp_listener = TcpListener::bind(address).map_err(bind_error("TCP"))?;
 
-    let successors = match config.start {
-        Start::Init { first, second } => Successors { first, second },
-        Start::Join { .. } => {
-            eprintln!("p2p: join is not implemented yet; start every peer with init");
-            return Ok(1);
-        }
-    };
-    let mut peer = Peer::new(
-        peer_id,
-        successors,
-        Timing::new(config.ping_interval),
-        Instant::now(),
-    );
-
     let thread_error = |source| StartError::Io {
         doing: "start a thread".to_string(),
         source,
     };
-    let (events_sender, events) = mpsc::channel();
+    let (inputs, received) = mpsc::channel();
     let receive_socket = udp_socket.try_clone().map_err(|source| StartError::Io {
         doing: "share the UDP socket".to_string(),
         source,
     })?;
-    udp::spawn_receiver(receive_socket, events_sender.clone()).map_err(thread_error)?;
-    tcp::spawn_listener(tcp_listener).map_err(thread_error)?;
-    console::spawn_stdin_reader(events_sender).map_err(thread_error)?;
+    udp::spawn_receiver(receive_socket, inputs.clone()).map_err(thread_error)?;
+    tcp::spawn_listener(tcp_listener, inputs.clone()).map_err(thread_error)?;
+    console::spawn_stdin_reader(inputs.clone()).map_err(thread_error)?;
 
-    let outbox = Outbox {
+    let timing = Timing::new(config.ping_interval);
+    let now = Instant::now();
+    let mut node = Node {
         udp_socket,
         base_port: config.base_port,
+        inputs,
+        pending_replies: HashMap::new(),
+        next_connection: 0,
+        watches: HashMap::new(),
     };
+    let mut peer = match config.start {
+        Start::Init { first, second } => {
+            Peer::new(peer_id, Successors { first, second }, timing, now)
+        }
+        Start::Join { known } => {
+            let (peer, actions) = Peer::joining(peer_id, known, timing, now);
+            if let Some(code) = node.carry_out(actions) {
+                return Ok(code);
+            }
+            peer
+        }
+    };
+
     loop {
         // Tick first whenever a deadline has passed, so that a steady stream
         // of messages can never starve the timers.
         let now = Instant::now();
-        if now >= peer.next_deadline() {
-            if let Some(code) = outbox.carry_out(peer.handle(Event::Tick, now)) {
-                return Ok(code);
-            }
-            continue;
-        }
-        let event = match events.recv_timeout(peer.next_deadline() - now) {
-            Ok(event) => event,
-            Err(RecvTimeoutError::Timeout) => continue,
-            // The receiving threads hold the senders and run for the life of
-            // the process; should they all end, the timers still run.
-            Err(RecvTimeoutError::Disconnected) => {
-                std::thread::sleep(peer.next_deadline() - now);
-                continue;
+        let event = if now >= peer.next_deadline() {
+            Event::Tick
+        } else {
+            match received.recv_timeout(peer.next_deadline() - now) {
+                Ok(Input::Event(event)) => event,
+                Ok(Input::Request { message, reply }) => node.accept_request(message, reply),
+                Err(RecvTimeoutError::Timeout) => continue,
+                // The loop holds a sender itself, so the channel stays open.
+                Err(RecvTimeoutError::Disconnected) => return Ok(1),
             }
         };
-        if let Some(code) = outbox.carry_out(peer.handle(event, Instant::now())) {
+        let actions = peer.handle(event, Instant::now());
+        if let Some(code) = node.carry_out(actions) {
             return Ok(code);
         }
+        // Answers not given while handling the request will never come.
+        node.pending_replies.clear();
+        node.keep_watching(&peer.watched_successors(), peer.id());
     }
 }
 
-/// What the event loop needs to carry out actions.
-struct Outbox {
+/// The input and output side of a running peer: what the event loop needs
+/// to carry out the state machine's actions.
+struct Node {
     udp_socket: UdpSocket,
     base_port: u16,
+    /// A sender into the event loop's own channel, for threads it starts.
+    inputs: mpsc::Sender<Input>,
+    /// The way back to each TCP request being handled.
+    pending_replies: HashMap<ConnectionId, mpsc::Sender<Message>>,
+    next_connection: u64,
+    /// The open watch connection to each successor.
+    watches: HashMap<PeerId, Watch>,
 }
 
-impl Outbox {
+impl Node {
+    /// Numbers a TCP request so the state machine can answer it.
+    fn accept_request(&mut self, message: Message, reply: mpsc::Sender<Message>) -> Event {
+        let id = ConnectionId(self.next_connection);
+        self.next_connection += 1;
+        self.pending_replies.insert(id, reply);
+        Event::Received {
+            message,
+            source: Source::Connection(id),
+        }
+    }
+
     /// Does each action in order. Returns an exit code if one of them asks
     /// the peer to stop.
-    fn carry_out(&self, actions: Vec<Action>) -> Option<i32> {
+    fn carry_out(&mut self, actions: Vec<Action>) -> Option<u8> {
         for action in actions {
             match action {
                 Action::Print(line) => print_line(&line),
                 Action::Warn(text) => eprintln!("p2p: {text}"),
                 Action::SendDatagram { to, message } => {
-                    let address = match to {
-                        Destination::Peer(peer) => peer_address(peer, self.base_port),
-                        Destination::Address(address) => address,
-                    };
-                    // A lost datagram is normal for UDP; the ping rules
-                    // already cope with one that never arrives.
-                    if let Err(error) = self.udp_socket.send_to(&message.to_bytes(), address) {
-                        eprintln!("p2p: could not send {message} to {address}: {error}");
-                    }
+                    self.send_datagram(peer_address(to, self.base_port), &message)
                 }
+                Action::Send { to, message } => self.send_request(to, message),
+                Action::Reply { to, message } => match to {
+                    Source::Datagram(address) => self.send_datagram(address, &message),
+                    Source::Connection(id) => {
+                        if let Some(reply) = self.pending_replies.remove(&id) {
+                            let _ = reply.send(message);
+                        }
+                    }
+                },
                 Action::Exit { code } => return Some(code),
             }
         }
         None
+    }
+
+    fn send_datagram(&self, address: SocketAddr, message: &Message) {
+        // A lost datagram is normal for UDP; the ping rules already cope
+        // with one that never arrives.
+        if let Err(error) = self.udp_socket.send_to(&message.to_bytes(), address) {
+            eprintln!("p2p: could not send {message} to {address}: {error}");
+        }
+    }
+
+    /// Sends a TCP request on a thread of its own, so that a slow or dead
+    /// peer never holds up the event loop; the answer comes back as an
+    /// event.
+    fn send_request(&self, to: PeerId, message: Message) {
+        let address = peer_address(to, self.base_port);
+        let inputs = self.inputs.clone();
+        let spawned = std::thread::Builder::new()
+            .name("tcp-request".into())
+            .spawn(move || {
+                let reply = tcp::request(address, &message);
+                let event = Event::Replied {
+                    peer: to,
+                    request: message,
+                    reply,
+                };
+                let _ = inputs.send(Input::Event(event));
+            });
+        if let Err(error) = spawned {
+            eprintln!("p2p: could not start a thread to send a request to peer {to}: {error}");
+        }
+    }
+
+    /// Keeps one watch connection open to each successor in `successors`,
+    /// and none to anyone else. A watch that could not connect (the
+    /// successor has not started yet, say) is tried again on a later call.
+    fn keep_watching(&mut self, successors: &[PeerId], me: PeerId) {
+        let gone: Vec<PeerId> = self
+            .watches
+            .iter()
+            .filter(|(peer, watch)| !successors.contains(peer) || watch.has_failed())
+            .map(|(peer, _)| *peer)
+            .collect();
+        for peer in gone {
+            if let Some(watch) = self.watches.remove(&peer) {
+                watch.stop();
+            }
+        }
+        for &peer in successors {
+            if !self.watches.contains_key(&peer) {
+                let address = peer_address(peer, self.base_port);
+                let watch = Watch::start(me, peer, address, self.inputs.clone());
+                self.watches.insert(peer, watch);
+            }
+        }
     }
 }

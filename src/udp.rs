@@ -10,6 +10,7 @@ use std::sync::mpsc::Sender;
 use std::thread;
 
 use crate::message::Message;
+use crate::node::Input;
 use crate::peer::{Event, Source};
 
 /// The largest datagram UDP can carry. Reading into a buffer this big means
@@ -19,14 +20,14 @@ const MAX_DATAGRAM: usize = 65_536;
 
 /// Starts the thread that reads datagrams from `socket` and sends each
 /// message to `events`. The thread ends when the event loop has gone.
-pub fn spawn_receiver(socket: UdpSocket, events: Sender<Event>) -> std::io::Result<()> {
+pub fn spawn_receiver(socket: UdpSocket, inputs: Sender<Input>) -> std::io::Result<()> {
     thread::Builder::new()
         .name("udp-receiver".into())
-        .spawn(move || receive_forever(&socket, &events))?;
+        .spawn(move || receive_forever(&socket, &inputs))?;
     Ok(())
 }
 
-fn receive_forever(socket: &UdpSocket, events: &Sender<Event>) {
+fn receive_forever(socket: &UdpSocket, inputs: &Sender<Input>) {
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     loop {
         let (len, source) = match socket.recv_from(&mut buffer) {
@@ -44,7 +45,7 @@ fn receive_forever(socket: &UdpSocket, events: &Sender<Event>) {
                     message,
                     source: Source::Datagram(source),
                 };
-                if events.send(event).is_err() {
+                if inputs.send(Input::Event(event)).is_err() {
                     return;
                 }
             }

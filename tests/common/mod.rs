@@ -1,0 +1,815 @@
+//! The black-box test harness: start real `p2p` processes on the loopback
+//! interface, type commands into them and wait for the lines they print.
+//!
+//! Each test file says `mod common;` and builds a [`Ring`]. A ring owns a
+//! block of 256 ports that no other test can use while it lives, the peer
+//! processes it started, and everything they printed. Dropping the ring
+//! kills and reaps every peer, even when the test panicked, so no process
+//! outlives its test.
+//!
+//! Nothing here sleeps to wait for something to happen. Every wait is on a
+//! condition variable that the threads reading the peers' output signal,
+//! with a deadline: a test is as fast as the program, and a broken program
+//! fails the test with a message that shows what the peer printed.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, UdpSocket};
+use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test waits for something that should happen within a few ping
+/// intervals. Generous, so that a slow or busy machine does not fail a
+/// correct program; a passing test never waits this long.
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// The first of the ports used as locks. Holding a TCP listener on
+/// `LOCK_PORT_BASE + k` means "block k is mine". The kernel frees the port
+/// when the listener is dropped or the process dies, so a crashed test run
+/// never leaves a block locked.
+const LOCK_PORT_BASE: u16 = 10_000;
+
+/// How many blocks there are. Block k uses ports
+/// `FIRST_BLOCK_BASE + 256 * k ..= FIRST_BLOCK_BASE + 256 * k + 255`; the
+/// last block ends at port 32767, just below the ephemeral range from which
+/// Linux picks the local ports of outgoing connections, so a ring's ports
+/// are never taken by some unrelated client socket.
+const BLOCK_COUNT: u16 = 77;
+
+/// The base port of block 0. Well above the course's default of 12000, so a
+/// student's own ring on the default ports never meets a test ring.
+const FIRST_BLOCK_BASE: u16 = 13_056;
+
+/// The first and second successors of `peer` in a ring made of `ids`:
+/// the next two identities in increasing order, wrapping from the largest
+/// back to the smallest.
+pub fn successors(ids: &[u8], peer: u8) -> (u8, u8) {
+    let sorted = sorted_ring(ids, peer);
+    let at = sorted.iter().position(|&id| id == peer).unwrap();
+    let len = sorted.len();
+    (sorted[(at + 1) % len], sorted[(at + 2) % len])
+}
+
+/// The first and second predecessors of `peer` in a ring made of `ids`: the
+/// peers whose first and second successor `peer` is.
+pub fn predecessors(ids: &[u8], peer: u8) -> (u8, u8) {
+    let sorted = sorted_ring(ids, peer);
+    let at = sorted.iter().position(|&id| id == peer).unwrap();
+    let len = sorted.len();
+    (sorted[(at + len - 1) % len], sorted[(at + len - 2) % len])
+}
+
+fn sorted_ring(ids: &[u8], peer: u8) -> Vec<u8> {
+    let sorted: Vec<u8> = ids
+        .iter()
+        .copied()
+        .collect::<BTreeSet<u8>>()
+        .into_iter()
+        .collect();
+    assert!(
+        sorted.len() >= 3,
+        "a ring needs at least 3 different peers, got {ids:?}"
+    );
+    assert!(
+        sorted.contains(&peer),
+        "peer {peer} is not in the ring {ids:?}"
+    );
+    sorted
+}
+
+/// A block of 256 ports reserved for one ring, and the lock that reserves it.
+struct PortBlock {
+    base_port: u16,
+    /// Never read: holding it is what keeps other tests off this block.
+    _lock: TcpListener,
+}
+
+impl PortBlock {
+    /// Reserves the first free block in which the UDP and TCP ports of every
+    /// one of `ids` can be bound right now.
+    ///
+    /// The lock keeps other rings of this test run and of any other run on
+    /// the machine off the block; the check that the ports are free skips a
+    /// block in which some unrelated program happens to use one of them.
+    fn reserve(ids: &[u8]) -> PortBlock {
+        for k in 0..BLOCK_COUNT {
+            let Ok(lock) = TcpListener::bind(("127.0.0.1", LOCK_PORT_BASE + k)) else {
+                continue;
+            };
+            let base_port = FIRST_BLOCK_BASE + 256 * k;
+            if ids
+                .iter()
+                .all(|&id| ports_are_free(base_port + u16::from(id)))
+            {
+                return PortBlock {
+                    base_port,
+                    _lock: lock,
+                };
+            }
+        }
+        panic!(
+            "no free block of test ports: all {BLOCK_COUNT} lock ports from {LOCK_PORT_BASE} \
+             are taken or every block has a port in use"
+        );
+    }
+}
+
+/// True when both the UDP and the TCP port `port` of 127.0.0.1 can be bound.
+/// The sockets are closed again at once.
+fn ports_are_free(port: u16) -> bool {
+    UdpSocket::bind(("127.0.0.1", port)).is_ok() && TcpListener::bind(("127.0.0.1", port)).is_ok()
+}
+
+/// Everything one process printed so far, filled in by its reader threads.
+#[derive(Default)]
+struct Transcript {
+    stdout: Vec<String>,
+    stderr: Vec<String>,
+    stdout_closed: bool,
+    stderr_closed: bool,
+}
+
+/// Which output stream of a peer a wait looks at.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+impl Transcript {
+    fn lines(&self, stream: Stream) -> &[String] {
+        match stream {
+            Stream::Stdout => &self.stdout,
+            Stream::Stderr => &self.stderr,
+        }
+    }
+
+    fn is_closed(&self, stream: Stream) -> bool {
+        match stream {
+            Stream::Stdout => self.stdout_closed,
+            Stream::Stderr => self.stderr_closed,
+        }
+    }
+}
+
+/// A transcript shared between the reader threads, which add lines, and the
+/// test, which waits for them. The condition variable is signalled after
+/// every change, so a waiting test wakes up as soon as a line arrives.
+#[derive(Default)]
+struct SharedTranscript {
+    transcript: Mutex<Transcript>,
+    changed: Condvar,
+}
+
+impl SharedTranscript {
+    fn lock(&self) -> MutexGuard<'_, Transcript> {
+        // A reader thread never panics while holding the lock, but a poisoned
+        // lock must not hide the real failure of a test.
+        self.transcript.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Starts a thread that reads `source` line by line into the transcript
+/// until end of file, which comes when the process exits (or closes the
+/// stream).
+fn spawn_reader(source: impl Read + Send + 'static, shared: Arc<SharedTranscript>, stream: Stream) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(source);
+        let mut buffer = Vec::new();
+        loop {
+            buffer.clear();
+            // Read bytes rather than `String`s so that output that is not
+            // UTF-8 shows up in the transcript instead of ending it.
+            let read = reader.read_until(b'\n', &mut buffer).unwrap_or(0);
+            let mut transcript = shared.lock();
+            if read == 0 {
+                match stream {
+                    Stream::Stdout => transcript.stdout_closed = true,
+                    Stream::Stderr => transcript.stderr_closed = true,
+                }
+                shared.changed.notify_all();
+                return;
+            }
+            let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
+            let line = String::from_utf8_lossy(line).into_owned();
+            match stream {
+                Stream::Stdout => transcript.stdout.push(line),
+                Stream::Stderr => transcript.stderr.push(line),
+            }
+            shared.changed.notify_all();
+        }
+    });
+}
+
+/// One running (or finished) `p2p` process.
+struct Peer {
+    child: Child,
+    /// `None` once the test closed the peer's standard input.
+    stdin: Option<ChildStdin>,
+    output: Arc<SharedTranscript>,
+    /// The command line, to show in failure messages.
+    command_line: String,
+    /// Set once the process has been reaped.
+    status: Option<ExitStatus>,
+    /// True between `stop` and `cont`: a stopped process must be continued
+    /// before it can be waited for.
+    stopped: bool,
+}
+
+impl Peer {
+    /// Kills the process if it still runs and reaps it, ignoring errors: it
+    /// is called while cleaning up, possibly during a panic.
+    fn terminate(&mut self) {
+        if self.status.is_some() {
+            return;
+        }
+        if self.stopped {
+            let _ = send_signal(self.child.id(), "-CONT");
+            self.stopped = false;
+        }
+        let _ = self.child.kill();
+        if let Ok(status) = self.child.wait() {
+            self.status = Some(status);
+        }
+    }
+
+    /// The command line and everything the process printed, for a failure
+    /// message.
+    fn describe(&self, heading: &str) -> String {
+        let transcript = self.output.lock();
+        let mut text = format!("{heading}\n  command: {}\n", self.command_line);
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let lines = transcript.lines(stream);
+            let name = stream.name();
+            let state = if transcript.is_closed(stream) {
+                " (closed)"
+            } else {
+                ""
+            };
+            let _ = writeln!(text, "  {name}, {} lines{state}:", lines.len());
+            for (index, line) in lines.iter().enumerate() {
+                let _ = writeln!(text, "    {index:>4} | {line}");
+            }
+        }
+        text
+    }
+}
+
+/// Sends a signal with the `kill` command: the standard library has no
+/// signal API, and the tests use no `libc`.
+fn send_signal(pid: u32, signal: &str) -> std::io::Result<ExitStatus> {
+    Command::new("kill")
+        .args([signal, &pid.to_string()])
+        .status()
+}
+
+/// Options for starting a ring with [`Ring::builder`].
+pub struct RingBuilder {
+    ids: Vec<u8>,
+    interval_secs: f64,
+    also_reserve: Vec<u8>,
+    args: Vec<String>,
+    peer_args: BTreeMap<u8, Vec<String>>,
+}
+
+impl RingBuilder {
+    /// The ping interval of every peer, in seconds (default 0.2).
+    pub fn interval(mut self, secs: f64) -> Self {
+        self.interval_secs = secs;
+        self
+    }
+
+    /// Also checks that these peers' ports are free, for peers that the test
+    /// will start later (with [`Ring::spawn_join`], say) or for sockets the
+    /// test binds itself.
+    pub fn also_reserve(mut self, ids: &[u8]) -> Self {
+        self.also_reserve.extend_from_slice(ids);
+        self
+    }
+
+    /// Extra arguments for every peer, after `--base-port`.
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.args.extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Extra arguments for one peer only, after the ones for every peer (for
+    /// example its own `--dir`).
+    pub fn peer_args(mut self, peer: u8, args: &[&str]) -> Self {
+        self.peer_args
+            .entry(peer)
+            .or_default()
+            .extend(args.iter().map(|a| a.to_string()));
+        self
+    }
+
+    /// Reserves the ports and starts every peer with `p2p init`.
+    pub fn start(self) -> Ring {
+        let mut reserved = self.ids.clone();
+        reserved.extend_from_slice(&self.also_reserve);
+        let mut ring = Ring::reserve(&reserved);
+        for &id in &self.ids {
+            let (first, second) = successors(&self.ids, id);
+            let mut extra = self.args.clone();
+            extra.extend(self.peer_args.get(&id).cloned().unwrap_or_default());
+            let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+            ring.spawn_init(id, first, second, self.interval_secs, &extra);
+        }
+        ring
+    }
+}
+
+/// A group of `p2p` processes that share one reserved block of ports, and
+/// what each of them printed.
+///
+/// Peers are named by their identity. Every method that names a peer panics
+/// when the ring has no such peer, since that is a mistake in the test.
+pub struct Ring {
+    ports: PortBlock,
+    /// The identities whose ports were checked to be free.
+    reserved: BTreeSet<u8>,
+    peers: BTreeMap<u8, Peer>,
+    /// Processes replaced by a newer one with the same identity, kept so
+    /// that they are still reaped at the end.
+    replaced: Vec<Peer>,
+}
+
+impl Ring {
+    /// Reserves a block of ports in which the ports of `ids` are free,
+    /// without starting anything. Useful to start peers one by one, or to
+    /// get ports for sockets the test binds itself.
+    pub fn reserve(ids: &[u8]) -> Ring {
+        Ring {
+            ports: PortBlock::reserve(ids),
+            reserved: ids.iter().copied().collect(),
+            peers: BTreeMap::new(),
+            replaced: Vec::new(),
+        }
+    }
+
+    /// Starts a ring of `ids` with `p2p init`, each peer told its two
+    /// successors, pinging every `interval_secs` seconds.
+    pub fn init(ids: &[u8], interval_secs: f64) -> Ring {
+        Ring::builder(ids).interval(interval_secs).start()
+    }
+
+    /// A ring of `ids` to configure before [`RingBuilder::start`].
+    pub fn builder(ids: &[u8]) -> RingBuilder {
+        RingBuilder {
+            ids: ids.to_vec(),
+            interval_secs: 0.2,
+            also_reserve: Vec::new(),
+            args: Vec::new(),
+            peer_args: BTreeMap::new(),
+        }
+    }
+
+    /// The base port of this ring: peer i uses port `base_port() + i`.
+    pub fn base_port(&self) -> u16 {
+        self.ports.base_port
+    }
+
+    /// The UDP and TCP port of `peer` in this ring.
+    pub fn port(&self, peer: u8) -> u16 {
+        self.base_port() + u16::from(peer)
+    }
+
+    /// The identities of the peers started so far.
+    pub fn peer_ids(&self) -> Vec<u8> {
+        self.peers.keys().copied().collect()
+    }
+
+    /// Starts `p2p init PEER FIRST SECOND INTERVAL --base-port B EXTRA...`.
+    pub fn spawn_init(
+        &mut self,
+        peer: u8,
+        first: u8,
+        second: u8,
+        interval_secs: f64,
+        extra: &[&str],
+    ) {
+        let mut args = vec![
+            "init".to_string(),
+            peer.to_string(),
+            first.to_string(),
+            second.to_string(),
+            interval_secs.to_string(),
+        ];
+        args.extend(self.base_port_args());
+        args.extend(extra.iter().map(|a| a.to_string()));
+        self.spawn_reserved(peer, args);
+    }
+
+    /// Starts `p2p join PEER KNOWN INTERVAL --base-port B`.
+    pub fn spawn_join(&mut self, peer: u8, known: u8, interval_secs: f64) {
+        self.spawn_join_with_args(peer, known, interval_secs, &[]);
+    }
+
+    /// Starts `p2p join PEER KNOWN INTERVAL --base-port B EXTRA...`.
+    pub fn spawn_join_with_args(
+        &mut self,
+        peer: u8,
+        known: u8,
+        interval_secs: f64,
+        extra: &[&str],
+    ) {
+        let mut args = vec![
+            "join".to_string(),
+            peer.to_string(),
+            known.to_string(),
+            interval_secs.to_string(),
+        ];
+        args.extend(self.base_port_args());
+        args.extend(extra.iter().map(|a| a.to_string()));
+        self.spawn_reserved(peer, args);
+    }
+
+    /// Starts `p2p` with exactly `args` (no `--base-port` is added: pass
+    /// `ring.base_port()` yourself) and names the process `peer` in this
+    /// ring. A process already named `peer` must have exited or been killed.
+    pub fn spawn_raw(&mut self, peer: u8, args: &[&str]) {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        self.spawn(peer, args);
+    }
+
+    fn base_port_args(&self) -> [String; 2] {
+        ["--base-port".to_string(), self.base_port().to_string()]
+    }
+
+    fn spawn_reserved(&mut self, peer: u8, args: Vec<String>) {
+        assert!(
+            self.reserved.contains(&peer),
+            "peer {peer}'s ports were not checked when the ring reserved its block: \
+             add it with RingBuilder::also_reserve or Ring::reserve"
+        );
+        self.spawn(peer, args);
+    }
+
+    fn spawn(&mut self, peer: u8, args: Vec<String>) {
+        if let Some(old) = self.peers.get(&peer) {
+            assert!(
+                old.status.is_some(),
+                "peer {peer} is still running; kill it or wait for it to exit before starting another"
+            );
+        }
+        let command_line = format!("p2p {}", args.join(" "));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
+            .args(&args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command_line}: {e}"));
+        let output = Arc::new(SharedTranscript::default());
+        spawn_reader(child.stdout.take().unwrap(), output.clone(), Stream::Stdout);
+        spawn_reader(child.stderr.take().unwrap(), output.clone(), Stream::Stderr);
+        let new = Peer {
+            stdin: child.stdin.take(),
+            child,
+            output,
+            command_line,
+            status: None,
+            stopped: false,
+        };
+        if let Some(old) = self.peers.insert(peer, new) {
+            self.replaced.push(old);
+        }
+    }
+
+    fn peer(&self, peer: u8) -> &Peer {
+        self.peers
+            .get(&peer)
+            .unwrap_or_else(|| panic!("the ring has no peer {peer}; it has {:?}", self.peer_ids()))
+    }
+
+    fn peer_mut(&mut self, peer: u8) -> &mut Peer {
+        let ids = self.peer_ids();
+        self.peers
+            .get_mut(&peer)
+            .unwrap_or_else(|| panic!("the ring has no peer {peer}; it has {ids:?}"))
+    }
+
+    /// The process id of `peer`.
+    pub fn pid(&self, peer: u8) -> u32 {
+        self.peer(peer).child.id()
+    }
+
+    /// Every line `peer` printed on standard output so far.
+    pub fn lines(&self, peer: u8) -> Vec<String> {
+        self.peer(peer).output.lock().stdout.clone()
+    }
+
+    /// Every line `peer` printed on standard error so far.
+    pub fn stderr_lines(&self, peer: u8) -> Vec<String> {
+        self.peer(peer).output.lock().stderr.clone()
+    }
+
+    /// How many lines `peer` has printed on standard output so far: pass it
+    /// to [`Ring::wait_for_line_after`] to wait for a line printed after
+    /// this moment, rather than an old one.
+    pub fn mark(&self, peer: u8) -> usize {
+        self.peer(peer).output.lock().stdout.len()
+    }
+
+    /// How many lines `peer` has printed on standard error so far, for
+    /// [`Ring::wait_for_stderr_containing_after`].
+    pub fn stderr_mark(&self, peer: u8) -> usize {
+        self.peer(peer).output.lock().stderr.len()
+    }
+
+    /// Waits until `peer` has printed exactly `line` on standard output, at
+    /// any time since it started, and returns the line's index.
+    pub fn wait_for_line(&self, peer: u8, line: &str, timeout: Duration) -> usize {
+        self.wait_for_line_after(peer, 0, line, timeout)
+    }
+
+    /// Waits until `peer` prints exactly `line` on standard output as its
+    /// line number `mark` or later, and returns the line's index.
+    pub fn wait_for_line_after(
+        &self,
+        peer: u8,
+        mark: usize,
+        line: &str,
+        timeout: Duration,
+    ) -> usize {
+        self.wait_until(
+            peer,
+            Stream::Stdout,
+            mark,
+            &format!("the line {line:?}"),
+            timeout,
+            |printed| printed == line,
+        )
+    }
+
+    /// Waits until `peer` has printed all of `lines` on standard output, in
+    /// this order (other lines may come between them), and returns the index
+    /// of the last one.
+    pub fn wait_for_lines_in_order(&self, peer: u8, lines: &[&str], timeout: Duration) -> usize {
+        self.wait_for_lines_in_order_after(peer, 0, lines, timeout)
+    }
+
+    /// Like [`Ring::wait_for_lines_in_order`], counting only lines from
+    /// number `mark` on.
+    pub fn wait_for_lines_in_order_after(
+        &self,
+        peer: u8,
+        mark: usize,
+        lines: &[&str],
+        timeout: Duration,
+    ) -> usize {
+        let deadline = Instant::now() + timeout;
+        let mut next = mark;
+        let mut last = mark;
+        for line in lines {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            last = self.wait_for_line_after(peer, next, line, remaining);
+            next = last + 1;
+        }
+        last
+    }
+
+    /// Waits until `peer` prints a line that contains `fragment` on standard
+    /// error, and returns the line's index. An empty `fragment` waits for any
+    /// line at all.
+    pub fn wait_for_stderr_containing(&self, peer: u8, fragment: &str, timeout: Duration) -> usize {
+        self.wait_for_stderr_containing_after(peer, 0, fragment, timeout)
+    }
+
+    /// Like [`Ring::wait_for_stderr_containing`], counting only lines from
+    /// number `mark` on (see [`Ring::stderr_mark`]).
+    pub fn wait_for_stderr_containing_after(
+        &self,
+        peer: u8,
+        mark: usize,
+        fragment: &str,
+        timeout: Duration,
+    ) -> usize {
+        self.wait_until(
+            peer,
+            Stream::Stderr,
+            mark,
+            &format!("a line containing {fragment:?}"),
+            timeout,
+            |printed| printed.contains(fragment),
+        )
+    }
+
+    /// The one waiting loop: blocks on the peer's condition variable until a
+    /// line from index `mark` on satisfies `wanted`, the stream ends, or the
+    /// deadline passes. The last two panic with the peer's whole transcript.
+    fn wait_until(
+        &self,
+        peer: u8,
+        stream: Stream,
+        mark: usize,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> usize {
+        let process = self.peer(peer);
+        let deadline = Instant::now() + timeout;
+        let shared = &process.output;
+        let mut transcript = shared.lock();
+        let mut checked = mark;
+        loop {
+            let lines = transcript.lines(stream);
+            if let Some(offset) = lines.iter().skip(checked).position(|l| wanted(l)) {
+                return checked + offset;
+            }
+            checked = checked.max(lines.len());
+            let why = if transcript.is_closed(stream) {
+                // No more lines can come: fail now rather than at the deadline.
+                "the stream closed (the process ended?)"
+            } else {
+                let now = Instant::now();
+                if now >= deadline {
+                    "the deadline passed"
+                } else {
+                    transcript = shared
+                        .changed
+                        .wait_timeout(transcript, deadline - now)
+                        .unwrap_or_else(|e| e.into_inner())
+                        .0;
+                    continue;
+                }
+            };
+            drop(transcript);
+            let stream = stream.name();
+            panic!(
+                "{}",
+                process.describe(&format!(
+                    "peer {peer}: waited {timeout:?} for {what} on {stream} from line {mark} on, \
+                     but {why}"
+                ))
+            );
+        }
+    }
+
+    /// Types `command` and a newline on `peer`'s standard input.
+    pub fn type_command(&mut self, peer: u8, command: &str) {
+        let process = self.peer_mut(peer);
+        let stdin = process
+            .stdin
+            .as_mut()
+            .unwrap_or_else(|| panic!("peer {peer}'s standard input is already closed"));
+        stdin
+            .write_all(format!("{command}\n").as_bytes())
+            .and_then(|()| stdin.flush())
+            .unwrap_or_else(|e| panic!("cannot type {command:?} to peer {peer}: {e}"));
+    }
+
+    /// Closes `peer`'s standard input, as pressing Ctrl-D at a terminal does.
+    pub fn close_stdin(&mut self, peer: u8) {
+        self.peer_mut(peer).stdin = None;
+    }
+
+    /// Kills `peer` with SIGKILL, as a crash would, and reaps it. It gets no
+    /// chance to say goodbye to anyone.
+    pub fn kill(&mut self, peer: u8) {
+        let process = self.peer_mut(peer);
+        if process.status.is_some() {
+            return;
+        }
+        process
+            .child
+            .kill()
+            .unwrap_or_else(|e| panic!("cannot kill peer {peer}: {e}"));
+        let status = process
+            .child
+            .wait()
+            .unwrap_or_else(|e| panic!("cannot reap peer {peer}: {e}"));
+        process.status = Some(status);
+        process.stopped = false;
+    }
+
+    /// Freezes `peer` with SIGSTOP: it stays alive, keeps its sockets, but
+    /// answers nothing, like a peer on a machine that hangs.
+    pub fn stop(&mut self, peer: u8) {
+        self.signal(peer, "-STOP");
+        self.peer_mut(peer).stopped = true;
+    }
+
+    /// Lets a frozen `peer` go on with SIGCONT.
+    pub fn cont(&mut self, peer: u8) {
+        self.signal(peer, "-CONT");
+        self.peer_mut(peer).stopped = false;
+    }
+
+    fn signal(&self, peer: u8, signal: &str) {
+        let process = self.peer(peer);
+        assert!(
+            process.status.is_none(),
+            "cannot send {signal} to peer {peer}: it has already been reaped"
+        );
+        let status = send_signal(process.child.id(), signal)
+            .unwrap_or_else(|e| panic!("cannot run kill {signal} for peer {peer}: {e}"));
+        assert!(
+            status.success(),
+            "kill {signal} for peer {peer} failed: {status}"
+        );
+    }
+
+    /// True while `peer`'s process has not exited. Does not wait.
+    pub fn is_running(&mut self, peer: u8) -> bool {
+        let process = self.peer_mut(peer);
+        if process.status.is_none() {
+            process.status = process
+                .child
+                .try_wait()
+                .unwrap_or_else(|e| panic!("cannot check on peer {peer}: {e}"));
+        }
+        process.status.is_none()
+    }
+
+    /// Panics, showing the transcript, unless `peer` is still running.
+    pub fn assert_running(&mut self, peer: u8) {
+        if !self.is_running(peer) {
+            let process = self.peer(peer);
+            let status = process.status.unwrap();
+            panic!(
+                "{}",
+                process.describe(&format!(
+                    "peer {peer} should be running but exited: {status}"
+                ))
+            );
+        }
+    }
+
+    /// Waits until `peer` exits by itself and returns how it ended.
+    ///
+    /// The standard library cannot wait for a child with a deadline, so this
+    /// waits (on the condition variable, with the deadline) for the end of
+    /// both output streams, which the kernel closes as the process exits,
+    /// and only then reaps it; that last wait is immediate for a process
+    /// that has exited.
+    pub fn wait_exit(&mut self, peer: u8, timeout: Duration) -> ExitStatus {
+        let process = self.peer(peer);
+        if let Some(status) = process.status {
+            return status;
+        }
+        let deadline = Instant::now() + timeout;
+        let shared = &process.output;
+        let mut transcript = shared.lock();
+        while !(transcript.stdout_closed && transcript.stderr_closed) {
+            let now = Instant::now();
+            if now >= deadline {
+                drop(transcript);
+                panic!(
+                    "{}",
+                    process.describe(&format!("peer {peer} did not exit within {timeout:?}"))
+                );
+            }
+            transcript = shared
+                .changed
+                .wait_timeout(transcript, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+        drop(transcript);
+        let process = self.peer_mut(peer);
+        let status = process
+            .child
+            .wait()
+            .unwrap_or_else(|e| panic!("cannot reap peer {peer}: {e}"));
+        process.status = Some(status);
+        status
+    }
+
+    /// Everything every peer printed, for a failure message.
+    pub fn describe_all(&self) -> String {
+        let mut text = format!("ring on base port {}:\n", self.base_port());
+        for (id, peer) in &self.peers {
+            text.push_str(&peer.describe(&format!("peer {id}:")));
+        }
+        text
+    }
+}
+
+impl Drop for Ring {
+    /// Kills and reaps every process still running. When the test is
+    /// failing, first prints what every peer said, which the test runner
+    /// shows next to the failure.
+    fn drop(&mut self) {
+        if thread::panicking() && !self.peers.is_empty() {
+            eprintln!("{}", self.describe_all());
+        }
+        for peer in self.peers.values_mut().chain(self.replaced.iter_mut()) {
+            peer.terminate();
+        }
+    }
+}
