@@ -41,6 +41,9 @@ pub enum StartError {
         peer: PeerId,
         port: u16,
         protocol: &'static str,
+        /// A newcomer's port is usually taken by a peer of the same
+        /// identity, which deserves its own explanation.
+        joining: bool,
     },
     /// Anything else the operating system refused.
     Io { doing: String, source: io::Error },
@@ -53,6 +56,18 @@ impl fmt::Display for StartError {
                 peer,
                 port,
                 protocol,
+                joining: true,
+            } => write!(
+                f,
+                "peer {peer} cannot join: its {protocol} port {port} is already in use, most \
+                 likely by a peer {peer} that is already in the ring; choose another identity \
+                 (or, if another program holds the port, another base port with --base-port <N>)"
+            ),
+            StartError::PortInUse {
+                peer,
+                port,
+                protocol,
+                joining: false,
             } => write!(
                 f,
                 "{protocol} port {port} for peer {peer} is already in use (is a ring still \
@@ -88,6 +103,7 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
                 peer: peer_id,
                 port: address.port(),
                 protocol,
+                joining: matches!(config.start, Start::Join { .. }),
             },
             _ => StartError::Io {
                 doing: format!("open {protocol} port {} for peer {peer_id}", address.port()),

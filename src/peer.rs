@@ -1187,3 +1187,775 @@ fn misaddressed(message: &Message, me: PeerId) -> Action {
          is another ring using the same ports?"
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::command::FileName;
+    use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
+
+    const INTERVAL: Duration = Duration::from_secs(30);
+
+    fn ids(first: u8, second: u8) -> Successors {
+        Successors {
+            first: PeerId(first),
+            second: PeerId(second),
+        }
+    }
+
+    /// A peer of the initial ring that has sent its first pings.
+    fn member_peer(id: u8, first: u8, second: u8, now: Instant) -> Peer {
+        let mut peer = Peer::new(PeerId(id), ids(first, second), Timing::new(INTERVAL), now);
+        peer.handle(Event::Tick, now);
+        peer
+    }
+
+    fn udp_from(peer: u8) -> Source {
+        Source::Datagram(SocketAddr::V4(SocketAddrV4::new(
+            Ipv4Addr::LOCALHOST,
+            12000 + u16::from(peer),
+        )))
+    }
+
+    fn tcp() -> Source {
+        Source::Connection(ConnectionId(1))
+    }
+
+    fn received(message: Message, source: Source) -> Event {
+        Event::Received { message, source }
+    }
+
+    fn ping_from(from: u8, to: u8, successor: Ordinal) -> Event {
+        received(
+            Message::Ping {
+                from: PeerId(from),
+                to: PeerId(to),
+                successor,
+                seq: 0,
+            },
+            udp_from(from),
+        )
+    }
+
+    fn pong_from(from: u8, to: u8) -> Event {
+        received(
+            Message::Pong {
+                from: PeerId(from),
+                to: PeerId(to),
+                seq: 0,
+            },
+            udp_from(from),
+        )
+    }
+
+    fn join(newcomer: u8, sender: u8, hops: u32) -> Event {
+        received(
+            Message::Join {
+                newcomer: PeerId(newcomer),
+                sender: PeerId(sender),
+                hops,
+            },
+            tcp(),
+        )
+    }
+
+    fn replied(peer: u8, request: Message, reply: Option<Message>) -> Event {
+        Event::Replied {
+            peer: PeerId(peer),
+            request,
+            reply,
+        }
+    }
+
+    fn printed(actions: &[Action]) -> Vec<String> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Print(line) => Some(line.to_string()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The TCP requests among the actions, as (recipient, line).
+    fn requests(actions: &[Action]) -> Vec<(u8, String)> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::Send { to, message } => Some((to.0, message.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The datagrams among the actions, as (recipient, line).
+    fn datagrams(actions: &[Action]) -> Vec<(u8, String)> {
+        actions
+            .iter()
+            .filter_map(|action| match action {
+                Action::SendDatagram { to, message } => Some((to.0, message.to_string())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn exit_code(actions: &[Action]) -> Option<u8> {
+        actions.iter().find_map(|action| match action {
+            Action::Exit { code } => Some(*code),
+            _ => None,
+        })
+    }
+
+    // ----- Pings -----
+
+    #[test]
+    fn pings_both_successors_at_once_and_then_every_interval() {
+        let start = Instant::now();
+        let mut peer = Peer::new(PeerId(2), ids(4, 5), Timing::new(INTERVAL), start);
+        assert_eq!(peer.next_deadline(), start);
+        let actions = peer.handle(Event::Tick, start);
+        assert_eq!(printed(&actions), ["Ping requests sent to Peers 4 and 5"]);
+        assert_eq!(
+            datagrams(&actions),
+            [
+                (4, "PING 2 4 first 0".into()),
+                (5, "PING 2 5 second 0".into())
+            ]
+        );
+        // Successors that have never answered are not probed: they may
+        // simply not have started yet.
+        assert_eq!(peer.next_deadline(), start + INTERVAL);
+        assert!(peer.handle(Event::Tick, start + INTERVAL / 2).is_empty());
+        let actions = peer.handle(Event::Tick, start + INTERVAL);
+        assert_eq!(printed(&actions), ["Ping requests sent to Peers 4 and 5"]);
+        assert_eq!(peer.next_deadline(), start + INTERVAL * 2);
+    }
+
+    #[test]
+    fn after_a_long_stall_the_rhythm_restarts_instead_of_bursting() {
+        let start = Instant::now();
+        let mut peer = member_peer(2, 4, 5, start);
+        let late = start + INTERVAL * 10;
+        peer.handle(Event::Tick, late);
+        assert_eq!(peer.next_deadline(), late + INTERVAL);
+    }
+
+    #[test]
+    fn answers_a_ping_the_way_it_came_and_learns_a_predecessor() {
+        let now = Instant::now();
+        let mut peer = member_peer(4, 5, 8, now);
+        let actions = peer.handle(ping_from(2, 4, Ordinal::First), now);
+        assert_eq!(
+            actions,
+            [
+                Action::Print(Line::PingRequestReceived { from: PeerId(2) }),
+                Action::Reply {
+                    to: udp_from(2),
+                    message: Message::Pong {
+                        from: PeerId(4),
+                        to: PeerId(2),
+                        seq: 0
+                    },
+                },
+            ]
+        );
+        assert_eq!(peer.predecessor(Ordinal::First, now), Some(PeerId(2)));
+        assert_eq!(peer.predecessor(Ordinal::Second, now), None);
+        peer.handle(ping_from(19, 4, Ordinal::Second), now);
+        assert_eq!(peer.predecessor(Ordinal::Second, now), Some(PeerId(19)));
+    }
+
+    #[test]
+    fn predecessors_are_forgotten_when_they_stop_pinging() {
+        let now = Instant::now();
+        let mut peer = member_peer(4, 5, 8, now);
+        peer.handle(ping_from(2, 4, Ordinal::First), now);
+        let memory = Timing::new(INTERVAL).predecessor_memory();
+        assert_eq!(
+            peer.predecessor(Ordinal::First, now + memory),
+            Some(PeerId(2))
+        );
+        let later = now + memory + Duration::from_millis(1);
+        assert_eq!(peer.predecessor(Ordinal::First, later), None);
+    }
+
+    #[test]
+    fn a_predecessor_that_moves_to_the_other_slot_leaves_the_old_one() {
+        // Peer 2 was our second predecessor; after a departure it pings us
+        // as its first successor.
+        let now = Instant::now();
+        let mut peer = member_peer(5, 8, 9, now);
+        peer.handle(ping_from(2, 5, Ordinal::Second), now);
+        peer.handle(ping_from(2, 5, Ordinal::First), now);
+        assert_eq!(peer.predecessor(Ordinal::First, now), Some(PeerId(2)));
+        assert_eq!(peer.predecessor(Ordinal::Second, now), None);
+    }
+
+    #[test]
+    fn answers_from_successors_are_printed_and_stale_ones_ignored() {
+        let now = Instant::now();
+        let mut peer = member_peer(2, 4, 5, now);
+        assert_eq!(
+            printed(&peer.handle(pong_from(4, 2), now)),
+            ["Ping response received from Peer 4"]
+        );
+        assert_eq!(
+            printed(&peer.handle(pong_from(5, 2), now)),
+            ["Ping response received from Peer 5"]
+        );
+        assert!(peer.handle(pong_from(9, 2), now).is_empty());
+    }
+
+    #[test]
+    fn messages_for_another_peer_are_reported_not_obeyed() {
+        let now = Instant::now();
+        let mut peer = member_peer(4, 5, 8, now);
+        let actions = peer.handle(ping_from(2, 9, Ordinal::First), now);
+        assert!(matches!(actions.as_slice(), [Action::Warn(_)]));
+        assert_eq!(peer.predecessor(Ordinal::First, now), None);
+        let actions = peer.handle(pong_from(5, 9), now);
+        assert!(matches!(actions.as_slice(), [Action::Warn(_)]));
+    }
+
+    // ----- Joining -----
+
+    #[test]
+    fn a_join_that_does_not_belong_here_is_passed_on() {
+        let now = Instant::now();
+        let mut peer = member_peer(4, 5, 8, now);
+        let actions = peer.handle(join(15, 2, 1), now);
+        assert_eq!(
+            printed(&actions),
+            ["Peer 15 Join request forwarded to my successor"]
+        );
+        assert_eq!(requests(&actions), [(5, "JOIN 15 4 2".into())]);
+        assert!(actions.contains(&Action::Reply {
+            to: tcp(),
+            message: Message::Ok
+        }));
+        assert_eq!(peer.successors(), Some(ids(5, 8)));
+    }
+
+    #[test]
+    fn the_peer_before_the_newcomer_takes_it_and_tells_its_predecessor() {
+        let now = Instant::now();
+        let mut peer = member_peer(14, 19, 2, now);
+        let actions = peer.handle(join(15, 9, 4), now);
+        assert_eq!(
+            printed(&actions),
+            [
+                "Peer 15 Join request received",
+                "My new first successor is Peer 15",
+                "My new second successor is Peer 19",
+            ]
+        );
+        assert_eq!(
+            requests(&actions),
+            [(15, "WELCOME 19 2".into()), (9, "CHANGE 14 14 15".into())]
+        );
+        assert_eq!(peer.successors(), Some(ids(15, 19)));
+        // It pings its new successors at once.
+        let actions = peer.handle(Event::Tick, now);
+        assert_eq!(printed(&actions), ["Ping requests sent to Peers 15 and 19"]);
+    }
+
+    #[test]
+    fn newcomers_beyond_the_largest_or_below_the_smallest_go_after_the_largest() {
+        let now = Instant::now();
+        for newcomer in [200, 255, 0, 1] {
+            let mut largest = member_peer(19, 2, 4, now);
+            let actions = largest.handle(join(newcomer, 14, 1), now);
+            assert_eq!(
+                largest.successors(),
+                Some(ids(newcomer, 2)),
+                "newcomer {newcomer}"
+            );
+            assert_eq!(requests(&actions)[0], (newcomer, "WELCOME 2 4".to_string()));
+            // Every other peer passes such a newcomer on.
+            let mut other = member_peer(14, 19, 2, now);
+            other.handle(join(newcomer, 9, 1), now);
+            assert_eq!(other.successors(), Some(ids(19, 2)));
+        }
+    }
+
+    #[test]
+    fn placement_on_a_ring_that_wraps_past_255() {
+        // Ring 250 253 3 7: peer 1 belongs after 253, peer 255 too.
+        let now = Instant::now();
+        let mut peer = member_peer(253, 3, 7, now);
+        peer.handle(join(1, 250, 1), now);
+        assert_eq!(peer.successors(), Some(ids(1, 3)));
+        let mut peer = member_peer(253, 3, 7, now);
+        peer.handle(join(255, 250, 1), now);
+        assert_eq!(peer.successors(), Some(ids(255, 3)));
+        let mut peer = member_peer(250, 253, 3, now);
+        let actions = peer.handle(join(1, 7, 1), now);
+        assert_eq!(requests(&actions), [(253, "JOIN 1 250 2".into())]);
+    }
+
+    #[test]
+    fn a_newcomer_with_a_taken_identity_is_refused() {
+        let now = Instant::now();
+        let mut peer = member_peer(9, 14, 19, now);
+        let actions = peer.handle(join(14, 8, 3), now);
+        assert_eq!(requests(&actions), [(14, "REFUSE duplicate".into())]);
+        assert!(printed(&actions).is_empty());
+        assert_eq!(peer.successors(), Some(ids(14, 19)));
+        let actions = peer.handle(join(9, 8, 3), now);
+        assert_eq!(requests(&actions), [(9, "REFUSE duplicate".into())]);
+    }
+
+    #[test]
+    fn a_join_that_circles_the_ring_is_refused() {
+        let now = Instant::now();
+        let mut peer = member_peer(4, 5, 8, now);
+        let actions = peer.handle(join(15, 2, MAX_JOIN_HOPS), now);
+        assert_eq!(requests(&actions), [(15, "REFUSE no-place".into())]);
+    }
+
+    #[test]
+    fn a_join_straight_from_the_newcomer_asks_the_pings_for_the_predecessor() {
+        let now = Instant::now();
+        let mut peer = member_peer(14, 19, 2, now);
+        peer.handle(ping_from(9, 14, Ordinal::First), now);
+        let actions = peer.handle(join(15, 15, 0), now);
+        assert_eq!(requests(&actions)[1], (9, "CHANGE 14 14 15".into()));
+    }
+
+    #[test]
+    fn a_join_just_after_start_tells_the_predecessor_once_it_pings() {
+        let now = Instant::now();
+        let mut peer = member_peer(14, 19, 2, now);
+        let actions = peer.handle(join(15, 15, 0), now);
+        assert_eq!(requests(&actions), [(15, "WELCOME 19 2".into())]);
+        let actions = peer.handle(ping_from(9, 14, Ordinal::First), now);
+        assert_eq!(requests(&actions), [(9, "CHANGE 14 14 15".into())]);
+        // Only once.
+        let actions = peer.handle(ping_from(9, 14, Ordinal::First), now);
+        assert!(requests(&actions).is_empty());
+    }
+
+    #[test]
+    fn the_predecessor_takes_the_successor_change() {
+        let now = Instant::now();
+        let mut peer = member_peer(9, 14, 19, now);
+        let change = Message::Change {
+            from: PeerId(14),
+            first: PeerId(14),
+            second: PeerId(15),
+        };
+        let actions = peer.handle(received(change, tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            [
+                "Successor Change request received",
+                "My new first successor is Peer 14",
+                "My new second successor is Peer 15",
+            ]
+        );
+        assert_eq!(peer.successors(), Some(ids(14, 15)));
+    }
+
+    #[test]
+    fn a_successor_change_from_a_stranger_is_ignored() {
+        let now = Instant::now();
+        let mut peer = member_peer(9, 14, 19, now);
+        let change = Message::Change {
+            from: PeerId(19),
+            first: PeerId(19),
+            second: PeerId(20),
+        };
+        let actions = peer.handle(received(change, tcp()), now);
+        assert!(printed(&actions).is_empty());
+        assert_eq!(peer.successors(), Some(ids(14, 19)));
+    }
+
+    #[test]
+    fn the_newcomer_learns_its_successors_and_pings_at_once() {
+        let now = Instant::now();
+        let (mut peer, actions) = Peer::joining(PeerId(15), PeerId(4), Timing::new(INTERVAL), now);
+        assert_eq!(requests(&actions), [(4, "JOIN 15 15 0".into())]);
+        assert_eq!(peer.successors(), None);
+        let welcome = Message::Welcome {
+            first: PeerId(19),
+            second: PeerId(2),
+        };
+        let actions = peer.handle(received(welcome, tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            [
+                "Join request has been accepted",
+                "My first successor is Peer 19",
+                "My second successor is Peer 2",
+            ]
+        );
+        let actions = peer.handle(Event::Tick, now);
+        assert_eq!(printed(&actions), ["Ping requests sent to Peers 19 and 2"]);
+    }
+
+    #[test]
+    fn a_newcomer_gives_up_when_nobody_answers() {
+        let now = Instant::now();
+        let (mut peer, _) = Peer::joining(PeerId(15), PeerId(7), Timing::new(INTERVAL), now);
+        let request = Message::Join {
+            newcomer: PeerId(15),
+            sender: PeerId(15),
+            hops: 0,
+        };
+        let actions = peer.handle(replied(7, request, None), now);
+        assert_eq!(exit_code(&actions), Some(1));
+
+        let (mut peer, _) = Peer::joining(PeerId(15), PeerId(4), Timing::new(INTERVAL), now);
+        peer.handle(Event::Tick, now);
+        assert_eq!(peer.next_deadline(), now + JOIN_TIMEOUT);
+        let actions = peer.handle(Event::Tick, now + JOIN_TIMEOUT);
+        assert_eq!(exit_code(&actions), Some(1));
+    }
+
+    #[test]
+    fn a_refused_newcomer_exits_with_an_error() {
+        let now = Instant::now();
+        let (mut peer, _) = Peer::joining(PeerId(14), PeerId(4), Timing::new(INTERVAL), now);
+        let refuse = Message::Refuse {
+            reason: RefuseReason::Duplicate,
+        };
+        let actions = peer.handle(received(refuse, tcp()), now);
+        assert_eq!(exit_code(&actions), Some(1));
+    }
+
+    // ----- Leaving -----
+
+    #[test]
+    fn quit_tells_both_predecessors_and_waits_for_them() {
+        let now = Instant::now();
+        let mut peer = member_peer(9, 14, 19, now);
+        peer.handle(ping_from(8, 9, Ordinal::First), now);
+        peer.handle(ping_from(5, 9, Ordinal::Second), now);
+        let actions = peer.handle(Event::Typed(Command::Quit), now);
+        assert_eq!(
+            requests(&actions),
+            [(8, "LEAVE 9 14 19".into()), (5, "LEAVE 9 14 19".into())]
+        );
+        assert_eq!(exit_code(&actions), None);
+        let leave = Message::Leave {
+            from: PeerId(9),
+            first: PeerId(14),
+            second: PeerId(19),
+        };
+        let actions = peer.handle(replied(8, leave.clone(), Some(Message::Ok)), now);
+        assert_eq!(exit_code(&actions), None);
+        let actions = peer.handle(replied(5, leave, Some(Message::Ok)), now);
+        assert_eq!(exit_code(&actions), Some(0));
+    }
+
+    #[test]
+    fn a_silent_predecessor_does_not_trap_a_leaving_peer() {
+        let now = Instant::now();
+        let mut peer = member_peer(9, 14, 19, now);
+        peer.handle(ping_from(8, 9, Ordinal::First), now);
+        peer.handle(Event::Typed(Command::Quit), now);
+        assert_eq!(peer.next_deadline(), now + LEAVE_TIMEOUT);
+        let actions = peer.handle(Event::Tick, now + LEAVE_TIMEOUT);
+        assert_eq!(exit_code(&actions), Some(0));
+    }
+
+    #[test]
+    fn quit_without_known_predecessors_exits_at_once() {
+        let now = Instant::now();
+        let mut peer = member_peer(9, 14, 19, now);
+        let actions = peer.handle(Event::Typed(Command::Quit), now);
+        assert_eq!(exit_code(&actions), Some(0));
+    }
+
+    #[test]
+    fn each_predecessor_takes_the_right_successors_from_a_departure() {
+        let now = Instant::now();
+        let leave = Message::Leave {
+            from: PeerId(9),
+            first: PeerId(14),
+            second: PeerId(19),
+        };
+        let mut first_predecessor = member_peer(8, 9, 14, now);
+        let actions = first_predecessor.handle(received(leave.clone(), tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            [
+                "Peer 9 will depart from the network",
+                "My new first successor is Peer 14",
+                "My new second successor is Peer 19",
+            ]
+        );
+        let mut second_predecessor = member_peer(5, 8, 9, now);
+        let actions = second_predecessor.handle(received(leave.clone(), tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            [
+                "Peer 9 will depart from the network",
+                "My new first successor is Peer 8",
+                "My new second successor is Peer 14",
+            ]
+        );
+        let mut stranger = member_peer(2, 4, 5, now);
+        let actions = stranger.handle(received(leave, tcp()), now);
+        assert!(printed(&actions).is_empty());
+        assert_eq!(stranger.successors(), Some(ids(4, 5)));
+    }
+
+    #[test]
+    fn a_leaving_peer_passes_joins_on_instead_of_taking_them() {
+        let now = Instant::now();
+        let mut peer = member_peer(14, 19, 2, now);
+        peer.handle(ping_from(9, 14, Ordinal::First), now);
+        peer.handle(Event::Typed(Command::Quit), now);
+        let actions = peer.handle(join(15, 9, 3), now);
+        assert_eq!(requests(&actions), [(19, "JOIN 15 14 4".into())]);
+    }
+
+    // ----- Failures -----
+
+    /// A peer whose successors have both answered a first ping at `start`.
+    fn answered_peer(id: u8, first: u8, second: u8, start: Instant) -> Peer {
+        let mut peer = member_peer(id, first, second, start);
+        peer.handle(pong_from(first, id), start);
+        peer.handle(pong_from(second, id), start);
+        peer
+    }
+
+    /// Ticks the peer at each deadline until `until`, answering every ping
+    /// of the successors in `alive`; returns all actions.
+    fn run_until(peer: &mut Peer, until: Instant, alive: &[u8]) -> Vec<(Instant, Action)> {
+        let mut log = Vec::new();
+        loop {
+            let at = peer.next_deadline();
+            if at > until {
+                return log;
+            }
+            for action in peer.handle(Event::Tick, at) {
+                if let Action::SendDatagram {
+                    to,
+                    message: Message::Ping { .. },
+                } = &action
+                    && alive.contains(&to.0)
+                {
+                    peer.handle(pong_from(to.0, peer.id().0), at);
+                }
+                log.push((at, action));
+            }
+        }
+    }
+
+    fn first_print_of(log: &[(Instant, Action)], text: &str) -> Option<Instant> {
+        log.iter().find_map(|(at, action)| match action {
+            Action::Print(line) if line.to_string() == text => Some(*at),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn a_frozen_successor_is_found_within_one_interval_and_the_silence_limit() {
+        let start = Instant::now();
+        let mut peer = answered_peer(9, 14, 19, start);
+        // 14 froze right after answering; 19 keeps answering.
+        let log = run_until(&mut peer, start + INTERVAL * 2, &[19]);
+        let found = first_print_of(&log, "Peer 14 is no longer alive").expect("found");
+        assert_eq!(found, start + INTERVAL + SILENCE_LIMIT);
+        // The probes went out quietly: one regular round line only.
+        let rounds = log
+            .iter()
+            .filter(|(at, a)| {
+                *at < found && matches!(a, Action::Print(Line::PingRequestsSent { .. }))
+            })
+            .count();
+        assert_eq!(rounds, 1);
+        // And it asked its surviving successor for its successors.
+        let asked: Vec<_> = log
+            .iter()
+            .filter_map(|(_, a)| match a {
+                Action::Send { to, message } => Some((to.0, message.to_string())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(asked, [(19, "QUERY 9".to_string())]);
+    }
+
+    #[test]
+    fn a_closed_link_and_a_short_silence_mean_death_within_a_second() {
+        let start = Instant::now();
+        let mut peer = answered_peer(9, 14, 19, start);
+        let killed = start + INTERVAL / 3;
+        peer.handle(Event::LinkLost { peer: PeerId(14) }, killed);
+        let log = run_until(&mut peer, killed + Duration::from_secs(1), &[19]);
+        let found = first_print_of(&log, "Peer 14 is no longer alive").expect("found");
+        assert!(found - killed <= LINK_SILENCE_LIMIT, "{:?}", found - killed);
+    }
+
+    #[test]
+    fn a_closed_link_to_a_live_successor_is_a_false_alarm() {
+        let start = Instant::now();
+        let mut peer = answered_peer(9, 14, 19, start);
+        peer.handle(Event::LinkLost { peer: PeerId(14) }, start);
+        let log = run_until(&mut peer, start + INTERVAL * 3, &[14, 19]);
+        assert_eq!(first_print_of(&log, "Peer 14 is no longer alive"), None);
+        assert_eq!(peer.successors(), Some(ids(14, 19)));
+    }
+
+    #[test]
+    fn a_slow_but_live_successor_is_not_declared_dead() {
+        // Answers that come back after a second, every time, keep a
+        // successor alive.
+        let start = Instant::now();
+        let mut peer = answered_peer(9, 14, 19, start);
+        let mut now = start;
+        for _ in 0..10 {
+            now += INTERVAL;
+            peer.handle(Event::Tick, now);
+            let late = now + Duration::from_millis(1000);
+            while peer.next_deadline() <= late {
+                let at = peer.next_deadline();
+                let actions = peer.handle(Event::Tick, at);
+                assert!(printed(&actions).iter().all(|l| !l.contains("alive")));
+            }
+            peer.handle(pong_from(14, 9), late);
+            peer.handle(pong_from(19, 9), late);
+        }
+        assert_eq!(peer.successors(), Some(ids(14, 19)));
+    }
+
+    #[test]
+    fn a_successor_that_never_answered_is_not_declared_dead() {
+        let start = Instant::now();
+        let mut peer = member_peer(2, 4, 5, start);
+        let log = run_until(&mut peer, start + INTERVAL * 5, &[]);
+        assert!(
+            log.iter()
+                .all(|(_, a)| !matches!(a, Action::Print(Line::NoLongerAlive { .. })))
+        );
+    }
+
+    fn query_reply(first: u8, second: u8) -> Option<Message> {
+        Some(Message::Successors {
+            first: PeerId(first),
+            second: PeerId(second),
+        })
+    }
+
+    fn declared_dead(peer: &mut Peer, dead: u8, now: Instant) -> Vec<Action> {
+        peer.handle(Event::LinkLost { peer: PeerId(dead) }, now);
+        let log = run_until(peer, now + Duration::from_secs(1), &[]);
+        log.into_iter().map(|(_, action)| action).collect()
+    }
+
+    #[test]
+    fn the_first_predecessor_repairs_with_its_second_successors_first() {
+        // Kill 14 on the teaching ring: 9 asks 19, which answers 2 4.
+        let start = Instant::now();
+        let mut peer = answered_peer(9, 14, 19, start);
+        let actions = declared_dead(&mut peer, 14, start);
+        assert!(printed(&actions).contains(&"Peer 14 is no longer alive".to_string()));
+        let query = Message::Query { from: PeerId(9) };
+        assert!(requests(&actions).contains(&(19, query.to_string())));
+        let actions = peer.handle(replied(19, query, query_reply(2, 4)), start);
+        assert_eq!(
+            printed(&actions),
+            [
+                "My new first successor is Peer 19",
+                "My new second successor is Peer 2",
+            ]
+        );
+        assert_eq!(peer.successors(), Some(ids(19, 2)));
+    }
+
+    #[test]
+    fn the_second_predecessor_repairs_whether_or_not_the_first_has() {
+        let start = Instant::now();
+        let query = Message::Query { from: PeerId(8) };
+        // 9 has repaired already and answers 19 2.
+        let mut peer = answered_peer(8, 9, 14, start);
+        declared_dead(&mut peer, 14, start);
+        let actions = peer.handle(replied(9, query.clone(), query_reply(19, 2)), start);
+        assert_eq!(
+            printed(&actions),
+            [
+                "My new first successor is Peer 9",
+                "My new second successor is Peer 19",
+            ]
+        );
+        // 9 has not noticed yet and answers 14 19: take 19 all the same.
+        let mut peer = answered_peer(8, 9, 14, start);
+        declared_dead(&mut peer, 14, start);
+        peer.handle(replied(9, query, query_reply(14, 19)), start);
+        assert_eq!(peer.successors(), Some(ids(9, 19)));
+    }
+
+    #[test]
+    fn a_query_that_fails_is_asked_again() {
+        let start = Instant::now();
+        let query = Message::Query { from: PeerId(8) };
+        let mut peer = answered_peer(8, 9, 14, start);
+        declared_dead(&mut peer, 14, start);
+        let not_ready = Some(Message::Error {
+            reason: ErrorReason::NotReady,
+        });
+        let later = start + Duration::from_secs(1);
+        peer.handle(replied(9, query.clone(), not_ready), later);
+        assert_eq!(peer.successors(), None);
+        let actions = peer.handle(Event::Tick, later + QUERY_RETRY);
+        assert_eq!(requests(&actions), [(9, query.to_string())]);
+    }
+
+    #[test]
+    fn stale_answers_to_a_finished_repair_are_ignored() {
+        let start = Instant::now();
+        let query = Message::Query { from: PeerId(8) };
+        let mut peer = answered_peer(8, 9, 14, start);
+        declared_dead(&mut peer, 14, start);
+        peer.handle(replied(9, query.clone(), query_reply(19, 2)), start);
+        let actions = peer.handle(replied(9, query, query_reply(20, 21)), start);
+        assert!(printed(&actions).is_empty());
+        assert_eq!(peer.successors(), Some(ids(9, 19)));
+    }
+
+    #[test]
+    fn a_peer_asked_during_its_own_repair_says_it_is_not_ready() {
+        let start = Instant::now();
+        let mut peer = answered_peer(9, 14, 19, start);
+        declared_dead(&mut peer, 14, start);
+        let actions = peer.handle(received(Message::Query { from: PeerId(8) }, tcp()), start);
+        assert_eq!(
+            actions,
+            [Action::Reply {
+                to: tcp(),
+                message: Message::Error {
+                    reason: ErrorReason::NotReady
+                }
+            }]
+        );
+    }
+
+    #[test]
+    fn a_peer_dropped_by_the_ring_joins_again_through_its_successor() {
+        let start = Instant::now();
+        let mut peer = answered_peer(14, 19, 2, start);
+        peer.handle(ping_from(9, 14, Ordinal::First), start);
+        // Frozen for a long time, then resumed: nobody pings it any more.
+        let resumed = start + INTERVAL * 10;
+        let actions = peer.handle(Event::Tick, resumed);
+        assert_eq!(requests(&actions), [(19, "JOIN 14 14 0".into())]);
+        // If the ring still holds it after all, it carries on as before.
+        let refuse = Message::Refuse {
+            reason: RefuseReason::Duplicate,
+        };
+        let actions = peer.handle(received(refuse, tcp()), resumed);
+        assert_eq!(exit_code(&actions), None);
+        assert_eq!(peer.successors(), Some(ids(19, 2)));
+    }
+
+    #[test]
+    fn store_and_request_are_not_yet_available() {
+        let now = Instant::now();
+        let mut peer = member_peer(2, 4, 5, now);
+        let file = FileName::parse("2067").expect("valid");
+        let actions = peer.handle(Event::Typed(Command::Store(file)), now);
+        assert!(matches!(actions.as_slice(), [Action::Warn(_)]));
+    }
+}
