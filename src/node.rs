@@ -13,7 +13,7 @@ use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::{Config, Start};
 use crate::console;
@@ -80,6 +80,11 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// How long to wait before trying again a watch connection that could not
+/// be made, so that a successor that is not running yet does not cost a
+/// connection attempt on every event.
+const WATCH_RETRY: Duration = Duration::from_secs(1);
 
 /// What the other threads send to the event loop.
 pub enum Input {
@@ -185,8 +190,8 @@ struct Node {
     /// The way back to each TCP request being handled.
     pending_replies: HashMap<ConnectionId, mpsc::Sender<Message>>,
     next_connection: u64,
-    /// The open watch connection to each successor.
-    watches: HashMap<PeerId, Watch>,
+    /// The watch connection to each successor, and when it was started.
+    watches: HashMap<PeerId, (Watch, Instant)>,
 }
 
 impl Node {
@@ -260,14 +265,18 @@ impl Node {
     /// and none to anyone else. A watch that could not connect (the
     /// successor has not started yet, say) is tried again on a later call.
     fn keep_watching(&mut self, successors: &[PeerId], me: PeerId) {
+        let now = Instant::now();
         let gone: Vec<PeerId> = self
             .watches
             .iter()
-            .filter(|(peer, watch)| !successors.contains(peer) || watch.has_failed())
+            .filter(|(peer, (watch, started_at))| {
+                let retry = watch.has_failed() && now - *started_at >= WATCH_RETRY;
+                !successors.contains(peer) || retry
+            })
             .map(|(peer, _)| *peer)
             .collect();
         for peer in gone {
-            if let Some(watch) = self.watches.remove(&peer) {
+            if let Some((watch, _)) = self.watches.remove(&peer) {
                 watch.stop();
             }
         }
@@ -275,7 +284,7 @@ impl Node {
             if !self.watches.contains_key(&peer) {
                 let address = peer_address(peer, self.base_port);
                 let watch = Watch::start(me, peer, address, self.inputs.clone());
-                self.watches.insert(peer, watch);
+                self.watches.insert(peer, (watch, now));
             }
         }
     }
