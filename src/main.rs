@@ -3,6 +3,7 @@
 //! Exit codes: 0 after `Quit`, 1 when the peer cannot run (a port in use,
 //! say), 2 for a bad command line.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use p2p::config::{self, Invocation, USAGE};
@@ -23,12 +24,14 @@ fn main() -> ExitCode {
         }
     };
     let config = match invocation {
+        // `println!` would panic if the reader has gone (`p2p --help | head
+        // -1`); a closed pipe is no error for a help text.
         Invocation::Help => {
-            println!("{USAGE}");
+            let _ = writeln!(std::io::stdout(), "{USAGE}");
             return ExitCode::SUCCESS;
         }
         Invocation::Version => {
-            println!("p2p {}", env!("CARGO_PKG_VERSION"));
+            let _ = writeln!(std::io::stdout(), "p2p {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         Invocation::Run(config) => config,

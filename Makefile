@@ -1,0 +1,88 @@
+# Lab tooling for the p2p ring. `make help` lists the targets.
+
+CARGO ?= cargo
+
+# The ring that `make run-ring` starts (scripts/ring.sh does the work).
+RING ?= 2 4 5 8 9 14 19
+INTERVAL ?= 5
+BASE_PORT ?= 12000
+TERM_UI ?= auto
+TMUX_LAYOUT ?= windows
+PEER_ARGS ?=
+
+# The peer binary. Set P2P to run another binary (a debug build, a stub):
+# then nothing is built.
+ifeq ($(strip $(P2P)),)
+P2P := $(abspath $(or $(CARGO_TARGET_DIR),target))/release/p2p
+BUILD_P2P := $(CARGO) build --release --quiet
+else
+BUILD_P2P := @true
+endif
+
+# Targets that take a peer.
+PEER ?=
+KNOWN ?=
+CMD ?=
+
+# Passed to scripts/ring.sh through the environment, so that values with
+# spaces or quotes arrive untouched.
+export RING INTERVAL BASE_PORT TERM_UI TMUX_LAYOUT PEER_ARGS P2P PEER KNOWN CMD
+
+# `make stop` and `make status` act on one ring when BASE_PORT was given
+# (on the command line or in the environment), otherwise on every ring.
+ifneq ($(filter command line environment environment override,$(origin BASE_PORT)),)
+SELECTED_RING := $(BASE_PORT)
+else
+SELECTED_RING :=
+endif
+
+RING_SH := scripts/ring.sh
+
+.PHONY: help build run-ring join send kill stop status test bench clean
+
+help:
+	@echo 'make run-ring   start the ring RING (default: 2 4 5 8 9 14 19) on BASE_PORT (default 12000)'
+	@echo "                with INTERVAL (default 5; the course's is INTERVAL=30), in tmux, xterms or"
+	@echo '                the background (TERM_UI=auto|tmux|xterm|background)'
+	@echo "make send PEER=8 CMD='Store 2067'   type a command into a peer"
+	@echo 'make join PEER=15 KNOWN=4           add a peer to the running ring'
+	@echo 'make kill PEER=5                    kill a peer abruptly'
+	@echo 'make status     which peers of which rings are running'
+	@echo 'make stop       stop every ring under run/ (or only BASE_PORT=N)'
+	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
+	@echo 'make bench      run the benchmarks, if any'
+	@echo 'make clean      stop the rings, remove run/, cargo clean'
+
+build:
+	$(BUILD_P2P)
+
+run-ring: build
+	@$(RING_SH) start
+
+join: build
+	@$(RING_SH) join "$$PEER" "$$KNOWN"
+
+send:
+	@$(RING_SH) send "$$PEER" "$$CMD"
+
+kill:
+	@$(RING_SH) kill "$$PEER"
+
+stop:
+	@$(RING_SH) stop $(SELECTED_RING)
+
+status:
+	@$(RING_SH) status $(SELECTED_RING)
+
+test:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --all-targets -- -D warnings
+	$(CARGO) test
+
+bench:
+	$(CARGO) bench --bench ring
+
+clean:
+	@$(RING_SH) stop
+	rm -rf run
+	$(CARGO) clean

@@ -1,0 +1,706 @@
+#!/usr/bin/env bash
+# ring.sh: start, watch, type into and stop a lab ring of p2p peers.
+#
+# Usually called through the Makefile (make run-ring, send, join, kill, stop,
+# status), which passes its variables in the environment:
+#
+#   RING         peers of the initial ring, any order   (default "2 4 5 8 9 14 19")
+#   INTERVAL     ping interval in seconds                (default 5; the course uses 30)
+#   BASE_PORT    peer i listens on BASE_PORT + i         (default 12000)
+#   TERM_UI      auto | tmux | xterm | background        (default auto)
+#   TMUX_LAYOUT  windows | tiled                         (default windows)
+#   P2P          the peer binary                         (default target/release/p2p)
+#   PEER_ARGS    extra options for every peer, e.g. "--mss 500 --drop 0.1 --seed 7"
+#
+# Everything about ring BASE_PORT lives in run/BASE_PORT/:
+#   state          mode, tmux session, ring and interval of the running ring
+#   peer-N.log     the peer's stdout and stderr
+#   peer-N/        the peer's data directory (--dir)
+#   peer-N.in      a FIFO that the peer reads as its standard input
+#   peer-N.pid     the peer's process id, written by the peer's launcher
+#   peer-N.term.pid  the xterm's process id (xterm mode)
+#   peer-N.cmd     the peer's command line
+#
+# Commands (see usage below) never wait for a terminal: they return at once.
+
+set -euo pipefail
+
+SCRIPT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
+ROOT=$(cd "$(dirname "$SCRIPT")/.." && pwd)
+RUN_ROOT=$ROOT/run
+
+DEFAULT_RING="2 4 5 8 9 14 19"
+DEFAULT_BASE_PORT=12000
+
+usage() {
+    cat <<EOF
+Usage:
+  ring.sh start                   start the ring RING on BASE_PORT
+  ring.sh join PEER KNOWN         start PEER with 'join PEER KNOWN' in the running ring
+  ring.sh send PEER COMMAND...    type COMMAND into PEER (e.g. send 8 Store 2067)
+  ring.sh kill PEER               kill PEER abruptly (SIGKILL), as a crash would
+  ring.sh stop [BASE_PORT]        stop that ring, or every ring under run/
+  ring.sh status [BASE_PORT]      show which peers of which rings are running
+Settings come from the environment: RING, INTERVAL, BASE_PORT, TERM_UI,
+TMUX_LAYOUT, P2P, PEER_ARGS (see the top of this script).
+EOF
+}
+
+die() {
+    printf 'ring.sh: %s\n' "$*" >&2
+    exit 1
+}
+
+note() {
+    printf '%s\n' "$*"
+}
+
+# --- paths and checks -------------------------------------------------------
+
+ring_dir() { printf '%s/%s' "$RUN_ROOT" "$1"; }
+
+# Path relative to the repository root, for messages.
+rel() { printf '%s' "${1#"$ROOT"/}"; }
+
+check_base_port() {
+    case $1 in
+        '' | *[!0-9]*) die "BASE_PORT must be a number, not '$1'" ;;
+    esac
+    if [ "$1" -lt 1 ] || [ "$1" -gt 65280 ]; then
+        die "BASE_PORT must be from 1 to 65280 (peer 255 needs BASE_PORT + 255), not $1"
+    fi
+}
+
+check_peer() {
+    case $1 in
+        '' | *[!0-9]*) die "a peer is a number from 0 to 255, not '$1'" ;;
+    esac
+    [ "$1" -le 255 ] || die "a peer is a number from 0 to 255, not $1"
+}
+
+# The PID in FILE, if the file exists and holds a number.
+read_pid() {
+    local pid=''
+    if [ -f "$1" ]; then
+        read -r pid <"$1" 2>/dev/null || true
+    fi
+    case $pid in
+        '' | *[!0-9]*) return 1 ;;
+    esac
+    printf '%s' "$pid"
+}
+
+# Is PID alive? A zombie is not: it waits only for its parent (here often
+# init) to collect it.
+alive() {
+    local stat
+    kill -0 "$1" 2>/dev/null || return 1
+    stat=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+    case $stat in Z*) return 1 ;; esac
+    return 0
+}
+
+# Is PID alive and one of ring BASE_PORT's processes? A process is ours when
+# its command line names a data directory of that ring, run/BASE_PORT/peer-N:
+# no unrelated process has that, and a recycled PID fails the test.
+is_ours() {
+    local pid=$1 bp=$2 args
+    alive "$pid" || return 1
+    args=$(ps -ww -o comm=,args= -p "$pid" 2>/dev/null) || return 1
+    case $args in
+        tmux*) return 1 ;;
+    esac
+    case $args in
+        *"--dir $(ring_dir "$bp")/peer-"*) return 0 ;;
+    esac
+    return 1
+}
+
+# Every live process whose command line names a data directory of ring
+# BASE_PORT: the peers, and in tmux or xterm mode their launchers and xterms.
+# A tmux server keeps the command line of the client that started it, which
+# may be ours, but it serves other sessions too: it is never one of ours.
+scan_ours() {
+    local bp=$1 marker pid comm args
+    marker="--dir $(ring_dir "$bp")/peer-"
+    ps -ww -eo pid=,comm=,args= 2>/dev/null | while read -r pid comm args; do
+        [ "$pid" = "$$" ] && continue
+        case $comm in tmux*) continue ;; esac
+        case $args in
+            *"$marker"*) printf '%s\n' "$pid" ;;
+        esac
+    done
+}
+
+# Is peer N of ring BASE_PORT running? Prints its PID when it is.
+peer_pid() {
+    local bp=$1 n=$2 pid
+    pid=$(read_pid "$(ring_dir "$bp")/peer-$n.pid") || return 1
+    is_ours "$pid" "$bp" || return 1
+    printf '%s' "$pid"
+}
+
+# Peers that have a pid file in ring BASE_PORT, in numeric order.
+known_peers() {
+    local f n
+    for f in "$(ring_dir "$1")"/peer-*.pid; do
+        [ -e "$f" ] || continue
+        n=${f##*/peer-}
+        n=${n%.pid}
+        case $n in *[!0-9]*) continue ;; esac
+        printf '%s\n' "$n"
+    done | sort -n
+}
+
+# Rings that have a directory under run/.
+known_rings() {
+    local d bp
+    for d in "$RUN_ROOT"/*/; do
+        [ -d "$d" ] || continue
+        bp=${d%/}
+        bp=${bp##*/}
+        case $bp in '' | *[!0-9]*) continue ;; esac
+        printf '%s\n' "$bp"
+    done | sort -n
+}
+
+# Loads MODE, SESSION, RING_LAYOUT, RING_PEERS, RING_INTERVAL, RING_P2P,
+# RING_PEER_ARGS and STARTED of ring BASE_PORT.
+load_state() {
+    # shellcheck disable=SC2034 # RING_P2P is only a record of what ran
+    MODE='' SESSION='' TMUX_SOCKET='' RING_LAYOUT='' RING_PEERS='' RING_INTERVAL='' RING_P2P='' RING_PEER_ARGS='' STARTED=''
+    local f
+    f="$(ring_dir "$1")/state"
+    [ -f "$f" ] || return 1
+    # The file is written by this script: KEY=value lines, values quoted.
+    # shellcheck disable=SC1090
+    . "$f"
+}
+
+# Is anything of ring BASE_PORT still running?
+ring_alive() {
+    local bp=$1
+    if load_state "$bp" && [ -n "$SESSION" ] && command -v tmux >/dev/null 2>&1 &&
+        tm has-session -t "=$SESSION" 2>/dev/null; then
+        return 0
+    fi
+    [ -n "$(scan_ours "$bp")" ]
+}
+
+# tmux, on the server of the ring's session once it is known (the session may
+# have been started inside another tmux, on that tmux's server).
+tm() {
+    if [ -n "${TMUX_SOCKET:-}" ]; then
+        tmux -S "$TMUX_SOCKET" "$@"
+    else
+        tmux "$@"
+    fi
+}
+
+# Quotes a word for sh (tmux runs a window's command with sh -c).
+shquote() {
+    printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
+}
+
+# The absolute path of the p2p binary.
+resolve_p2p() {
+    local p=${P2P:-$ROOT/target/release/p2p}
+    case $p in
+        */*) ;;
+        *) p=$(command -v "$p") || die "P2P=$P2P: no such command" ;;
+    esac
+    case $p in
+        /*) ;;
+        *) p=$ROOT/$p ;;
+    esac
+    [ -x "$p" ] || die "no peer binary at $(rel "$p"): build it with 'cargo build --release' (or set P2P)"
+    printf '%s' "$p"
+}
+
+# Picks the terminal mode from TERM_UI and what this machine has.
+choose_mode() {
+    local ui=${TERM_UI:-auto}
+    case $ui in
+        auto | '')
+            if command -v tmux >/dev/null 2>&1; then
+                echo tmux
+            elif [ -n "${DISPLAY:-}" ] && command -v xterm >/dev/null 2>&1; then
+                echo xterm
+            else
+                echo background
+            fi
+            ;;
+        tmux)
+            command -v tmux >/dev/null 2>&1 || die "TERM_UI=tmux, but tmux is not installed"
+            echo tmux
+            ;;
+        xterm)
+            [ -n "${DISPLAY:-}" ] || die "TERM_UI=xterm, but DISPLAY is not set"
+            command -v xterm >/dev/null 2>&1 || die "TERM_UI=xterm, but xterm is not installed"
+            echo xterm
+            ;;
+        background) echo background ;;
+        *) die "TERM_UI must be auto, tmux, xterm or background, not '$ui'" ;;
+    esac
+}
+
+# --- sample files -------------------------------------------------------------
+
+# Writes a deterministic sample file: a text header, then COUNT blocks of the
+# 256 byte values (NUL, newlines and bytes above 127 included), so a transfer
+# that mangles binary data shows up in a byte-for-byte comparison.
+write_sample() {
+    local file=$1 count=$2 block='' i
+    local esc
+    for ((i = 0; i < 256; i++)); do
+        printf -v esc '\\%03o' "$i"
+        block=$block$esc
+    done
+    {
+        printf 'p2p lab sample file %s (not a real PDF)\n' "${file##*/}"
+        for i in $(seq 1 "$count"); do
+            # The block holds only octal escapes, so it is a safe format.
+            # shellcheck disable=SC2059
+            printf "$block"
+        done
+        printf '\nend of %s\n' "${file##*/}"
+    } >"$file"
+}
+
+# ---- SAMPLE FILES: the files that the ring's peers hold when it starts. ----
+# Peer 8 holds 2067.pdf and 4103.pdf. For now they are generated stand-ins
+# (see write_sample); when the real sample files are added to the
+# repository, copy them in here instead. Everything else in this script only
+# creates empty data directories.
+seed_peer_dir() {
+    local n=$1 dir=$2
+    case $n in
+        8)
+            write_sample "$dir/2067.pdf" 20 # 5 KiB and a bit: a few segments
+            write_sample "$dir/4103.pdf" 80 # 20 KiB and a bit: many segments
+            ;;
+    esac
+}
+
+# --- starting peers -----------------------------------------------------------
+
+# Runs COMMAND... in a new session, detached from this shell and its
+# terminal; the new process writes its own PID into PIDFILE before exec.
+# setsid -f forks by itself, so the child does not inherit the SIGINT and
+# SIGQUIT that bash ignores for its '&' jobs.
+spawn_detached() {
+    local pidfile=$1
+    shift
+    if command -v setsid >/dev/null 2>&1; then
+        # shellcheck disable=SC2016 # expanded by the inner sh
+        setsid -f sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@"
+    else
+        # shellcheck disable=SC2016
+        sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" "$@" &
+    fi
+}
+
+# Starts peer N of ring BASE_PORT in MODE with the p2p arguments ARGS...
+start_peer() {
+    local bp=$1 n=$2 mode=$3
+    shift 3
+    local dir fifo log pidfile cmd word
+    dir=$(ring_dir "$bp")
+    fifo=$dir/peer-$n.in
+    log=$dir/peer-$n.log
+    pidfile=$dir/peer-$n.pid
+    rm -f "$pidfile" "$dir/peer-$n.term.pid"
+    [ -p "$fifo" ] || mkfifo "$fifo"
+    printf '%s\n' "$*" >"$dir/peer-$n.cmd"
+
+    case $mode in
+        background)
+            # Standard input is the FIFO opened read-write, so the peer holds
+            # a writer itself and never reads end-of-file.
+            spawn_detached "$pidfile" "$@" 0<>"$fifo" >>"$log" 2>&1
+            ;;
+        tmux)
+            cmd="exec bash $(shquote "$SCRIPT") _pane $bp $n"
+            for word in "$@"; do cmd="$cmd $(shquote "$word")"; done
+            if ! tm has-session -t "=$SESSION" 2>/dev/null; then
+                tm new-session -d -s "$SESSION" -n "$(first_window_name "$bp" "$n")" \
+                    -x 200 -y 50 -c "$ROOT" "$cmd"
+                TMUX_SOCKET=$(tm display-message -p -t "=$SESSION:" '#{socket_path}')
+                write_state "$bp"
+                tm set-option -t "=$SESSION:" -q status-left "[ring $bp] "
+                tm set-option -t "=$SESSION:" -q status-left-length 20
+                if [ "$TMUX_LAYOUT" = tiled ]; then
+                    tm set-option -w -t "=$SESSION:" -q pane-border-status top
+                    tm set-option -w -t "=$SESSION:" -q pane-border-format ' #{pane_title} '
+                fi
+                tm select-pane -t "=$SESSION:" -T "Peer $n"
+            elif [ "$TMUX_LAYOUT" = tiled ]; then
+                # Split the last pane, so the panes keep the ring's order.
+                local pane
+                pane=$(tm list-panes -t "=$SESSION:" -F '#{pane_id}' | tail -n 1)
+                pane=$(tm split-window -d -P -F '#{pane_id}' -t "$pane" -c "$ROOT" "$cmd")
+                tm select-pane -t "$pane" -T "Peer $n"
+                tm select-layout -t "=$SESSION:" tiled >/dev/null
+            else
+                tm new-window -d -t "=$SESSION:" -n "Peer $n" -c "$ROOT" "$cmd"
+            fi
+            ;;
+        xterm)
+            # Cascade the windows, so that each title shows.
+            local slot cmds=("$dir"/peer-*.cmd)
+            slot=$(((${#cmds[@]} - 1) % 12))
+            spawn_detached "$dir/peer-$n.term.pid" \
+                xterm -T "Peer $n" -n "Peer $n" -geometry "100x30+$((40 * slot))+$((30 * slot))" \
+                -e bash "$SCRIPT" _pane "$bp" "$n" "$@" \
+                </dev/null >>"$dir/peer-$n.xterm.err" 2>&1
+            ;;
+    esac
+}
+
+first_window_name() {
+    if [ "$TMUX_LAYOUT" = tiled ]; then echo "Ring $1"; else echo "Peer $2"; fi
+}
+
+# Waits until each of the peers has written its pid file, then a moment
+# more, and reports the peers that are not running (a busy port, a bad
+# argument). Returns 1 when one is missing.
+check_started() {
+    local bp=$1 n tries failed=''
+    shift
+    for n in "$@"; do
+        tries=0
+        while [ ! -s "$(ring_dir "$bp")/peer-$n.pid" ] && [ "$tries" -lt 100 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+    done
+    sleep 0.5
+    for n in "$@"; do
+        if ! peer_pid "$bp" "$n" >/dev/null; then
+            failed="$failed $n"
+        fi
+    done
+    [ -z "$failed" ] && return 0
+    for n in $failed; do
+        printf 'ring.sh: peer %s is not running; the end of %s:\n' "$n" \
+            "$(rel "$(ring_dir "$bp")/peer-$n.log")" >&2
+        tail -n 5 "$(ring_dir "$bp")/peer-$n.log" 2>/dev/null | sed 's/^/    /' >&2 || true
+    done
+    return 1
+}
+
+how_to_watch() {
+    local bp=$1 n=$2 bpvar=''
+    [ "$bp" = "$DEFAULT_BASE_PORT" ] || bpvar=" BASE_PORT=$bp"
+    case $MODE in
+        tmux)
+            local client=tmux
+            if [ "$TMUX_SOCKET" != "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/default" ]; then
+                client="tmux -S $TMUX_SOCKET"
+            fi
+            if [ -n "${TMUX:-}" ]; then
+                note "  watch: $client switch-client -t $SESSION"
+            else
+                note "  watch: $client attach -t $SESSION"
+            fi
+            if [ "$TMUX_LAYOUT" = tiled ]; then
+                note "         (one pane per peer; Ctrl-b o: next pane, Ctrl-b z: zoom, Ctrl-b d: detach)"
+            else
+                note "         (one window per peer; Ctrl-b n / p: next / previous, Ctrl-b w: list, Ctrl-b d: detach)"
+            fi
+            ;;
+        xterm) note "  watch: one xterm per peer, titled 'Peer N'" ;;
+    esac
+    note "  logs:  tail -f $(rel "$(ring_dir "$bp")")/peer-*.log"
+    case $MODE in
+        background) note "  type:  make send PEER=$n CMD='Store 2067'$bpvar" ;;
+        *) note "  type:  in the peer's window, or make send PEER=$n CMD='Store 2067'$bpvar" ;;
+    esac
+    note "  stop:  make stop$bpvar"
+}
+
+write_state() {
+    local bp=$1
+    {
+        printf 'MODE=%s\n' "$(shquote "$MODE")"
+        printf 'SESSION=%s\n' "$(shquote "$SESSION")"
+        printf 'TMUX_SOCKET=%s\n' "$(shquote "${TMUX_SOCKET:-}")"
+        printf 'RING_LAYOUT=%s\n' "$(shquote "$TMUX_LAYOUT")"
+        printf 'RING_PEERS=%s\n' "$(shquote "$RING_PEERS")"
+        printf 'RING_INTERVAL=%s\n' "$(shquote "$RING_INTERVAL")"
+        printf 'RING_P2P=%s\n' "$(shquote "$P2P_BIN")"
+        printf 'RING_PEER_ARGS=%s\n' "$(shquote "${PEER_ARGS:-}")"
+        printf 'STARTED=%s\n' "$(shquote "$(date '+%Y-%m-%d %H:%M:%S')")"
+    } >"$(ring_dir "$bp")/state"
+}
+
+cmd_start() {
+    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} peers n i count s1 s2 dir
+    check_base_port "$bp"
+    # Refuse rather than start a second ring on the same ports. (This loads
+    # the old state, so it comes before the new settings.)
+    if ring_alive "$bp"; then
+        die "a ring already runs on base port $bp$(load_state "$bp" && printf ' (%s mode)' "$MODE"); stop it first with: make stop BASE_PORT=$bp"
+    fi
+    RING_INTERVAL=${INTERVAL:-5}
+    [ -n "$RING_INTERVAL" ] || die "INTERVAL must not be empty"
+    TMUX_LAYOUT=${TMUX_LAYOUT:-windows}
+    case $TMUX_LAYOUT in windows | tiled) ;; *) die "TMUX_LAYOUT must be windows or tiled" ;; esac
+
+    # The ring in sorted order; each peer's successors are the next two.
+    local -a ring
+    read -r -a ring <<<"$(printf '%s' "${RING:-$DEFAULT_RING}" | tr ',\n\t' '   ')"
+    [ "${#ring[@]}" -gt 0 ] || die "RING is empty"
+    for n in "${ring[@]}"; do check_peer "$n"; done
+    peers=$(printf '%s\n' "${ring[@]}" | sed 's/^0*\([0-9]\)/\1/' | sort -n)
+    [ -z "$(printf '%s\n' "$peers" | uniq -d)" ] || die "RING names a peer twice: ${ring[*]}"
+    read -r -a ring <<<"$(printf '%s' "$peers" | tr '\n' ' ')"
+    count=${#ring[@]}
+    RING_PEERS="${ring[*]}"
+
+    SESSION=p2p-$bp
+    TMUX_SOCKET=""
+    MODE=$(choose_mode)
+    if [ "$MODE" = tmux ] && tm has-session -t "=$SESSION" 2>/dev/null; then
+        die "a tmux session named $SESSION already exists; close it first (tmux kill-session -t $SESSION)"
+    fi
+    [ "$MODE" = tmux ] || SESSION=''
+    P2P_BIN=$(resolve_p2p)
+
+    # A fresh run: the previous run's logs and data of this base port go.
+    dir=$(ring_dir "$bp")
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    for n in "${ring[@]}"; do
+        mkdir -p "$dir/peer-$n"
+        seed_peer_dir "$n" "$dir/peer-$n"
+    done
+    write_state "$bp"
+
+    for ((i = 0; i < count; i++)); do
+        n=${ring[i]}
+        s1=${ring[(i + 1) % count]}
+        s2=${ring[(i + 2) % count]}
+        # shellcheck disable=SC2086
+        start_peer "$bp" "$n" "$MODE" "$P2P_BIN" init "$n" "$s1" "$s2" "$RING_INTERVAL" \
+            --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+    done
+
+    local ok=0
+    check_started "$bp" "${ring[@]}" || ok=1
+    note "Ring on base port $bp: peers $RING_PEERS, ping interval $RING_INTERVAL s, $MODE mode."
+    how_to_watch "$bp" "${ring[$((count > 3 ? 3 : 0))]}"
+    return "$ok"
+}
+
+cmd_join() {
+    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} n=${1:-} known=${2:-} dir
+    [ -n "$n" ] || die "join needs PEER and KNOWN (make join PEER=15 KNOWN=4)"
+    [ -n "$known" ] ||
+        die "join needs PEER and KNOWN (make join PEER=15 KNOWN=4)"
+    check_base_port "$bp"
+    check_peer "$n"
+    check_peer "$known"
+    if ! load_state "$bp" || ! ring_alive "$bp"; then
+        die "no ring runs on base port $bp; start one with make run-ring"
+    fi
+    # The newcomer looks like the ring's peers: same layout, interval, options.
+    TMUX_LAYOUT=${RING_LAYOUT:-windows}
+    PEER_ARGS=${PEER_ARGS:-$RING_PEER_ARGS}
+    if peer_pid "$bp" "$n" >/dev/null; then
+        die "peer $n already runs in ring $bp"
+    fi
+    if [ "$MODE" = tmux ] && ! tm has-session -t "=$SESSION" 2>/dev/null; then
+        die "the ring's tmux session $SESSION is gone; stop the ring and start it again"
+    fi
+    P2P_BIN=$(resolve_p2p)
+    dir=$(ring_dir "$bp")
+    mkdir -p "$dir/peer-$n"
+    # shellcheck disable=SC2086
+    start_peer "$bp" "$n" "$MODE" "$P2P_BIN" join "$n" "$known" "$RING_INTERVAL" \
+        --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+    check_started "$bp" "$n" || return 1
+    note "Peer $n joins ring $bp through peer $known ($MODE mode); its log: $(rel "$dir/peer-$n.log")"
+}
+
+# --- typing, killing, stopping --------------------------------------------------
+
+cmd_send() {
+    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} n=${1:-} fifo
+    [ -n "$n" ] || die "send needs a peer (make send PEER=8 CMD='Store 2067')"
+    shift || true
+    [ -n "$*" ] ||
+        die "send needs a command (make send PEER=8 CMD='Store 2067')"
+    check_base_port "$bp"
+    check_peer "$n"
+    fifo=$(ring_dir "$bp")/peer-$n.in
+    if ! peer_pid "$bp" "$n" >/dev/null || [ ! -p "$fifo" ]; then
+        die "peer $n of ring $bp is not running$(running_rings_hint)"
+    fi
+    # Opened read-write, the FIFO never blocks the sender; the line waits in
+    # the pipe until the peer reads it.
+    printf '%s\n' "$*" 1<>"$fifo"
+}
+
+running_rings_hint() {
+    local bp list=''
+    for bp in $(known_rings); do
+        ring_alive "$bp" && list="$list $bp"
+    done
+    if [ -n "$list" ]; then
+        printf '; rings running on base ports:%s' "$list"
+    else
+        printf '; no ring is running'
+    fi
+}
+
+cmd_kill() {
+    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} n=${1:-} pid
+    [ -n "$n" ] || die "kill needs a peer (make kill PEER=5)"
+    check_base_port "$bp"
+    check_peer "$n"
+    pid=$(peer_pid "$bp" "$n") || die "peer $n of ring $bp is not running$(running_rings_hint)"
+    kill -KILL "$pid"
+    note "Killed peer $n of ring $bp (pid $pid) without warning."
+}
+
+# Stops everything of ring BASE_PORT: its tmux session, xterms, launchers and
+# peers. The processes are found through the pid files and through a scan
+# for command lines naming the ring's data directories (see is_ours).
+stop_ring() {
+    local bp=$1 f pid pids='' tries peers
+    local dir
+    dir=$(ring_dir "$bp")
+    [ -d "$dir" ] || return 0
+    load_state "$bp" || true
+    peers=$(known_peers "$bp" | tr '\n' ' ')
+
+    for f in "$dir"/peer-*.pid; do
+        [ -e "$f" ] || continue
+        pid=$(read_pid "$f") || continue
+        is_ours "$pid" "$bp" && pids="$pids $pid"
+    done
+    pids="$pids $(scan_ours "$bp" | tr '\n' ' ')"
+
+    if [ -n "$SESSION" ] && command -v tmux >/dev/null 2>&1 &&
+        tm has-session -t "=$SESSION" 2>/dev/null; then
+        tm kill-session -t "=$SESSION" 2>/dev/null || true
+    fi
+    for pid in $pids; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    tries=0
+    while [ "$tries" -lt 30 ]; do
+        local left=''
+        for pid in $pids; do
+            alive "$pid" && left="$left $pid"
+        done
+        pids=$left
+        [ -z "$pids" ] && break
+        sleep 0.1
+        tries=$((tries + 1))
+    done
+    for pid in $pids; do
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+
+    rm -f "$dir/state" "$dir"/peer-*.pid "$dir"/peer-*.term.pid "$dir"/peer-*.in
+    if [ -n "$peers" ]; then
+        STOPPED_ANY=yes
+        note "Stopped ring $bp (peers ${peers% }${MODE:+, $MODE mode}); logs stay in $(rel "$dir")/"
+    fi
+}
+
+cmd_stop() {
+    local bp
+    if [ $# -gt 0 ] && [ -n "$1" ]; then
+        check_base_port "$1"
+        STOPPED_ANY=''
+        stop_ring "$1"
+        [ -n "$STOPPED_ANY" ] || note "No ring on base port $1."
+    else
+        STOPPED_ANY=''
+        for bp in $(known_rings); do
+            stop_ring "$bp"
+        done
+        [ -n "$STOPPED_ANY" ] || note "No ring is running."
+    fi
+}
+
+cmd_status() {
+    local bp n pid rings any=''
+    if [ $# -gt 0 ] && [ -n "$1" ]; then rings=$1; else rings=$(known_rings); fi
+    for bp in $rings; do
+        load_state "$bp" || continue
+        any=yes
+        printf 'Ring %s: %s mode%s, ping interval %s s, started %s\n' "$bp" "$MODE" \
+            "${SESSION:+ (tmux session $SESSION)}" "$RING_INTERVAL" "${STARTED:-?}"
+        for n in $(known_peers "$bp"); do
+            if pid=$(peer_pid "$bp" "$n"); then
+                printf '  peer %-3s running  pid %-7s port %s\n' "$n" "$pid" "$((bp + n))"
+            else
+                printf '  peer %-3s stopped\n' "$n"
+            fi
+        done
+    done
+    [ -n "$any" ] || note "No ring is running."
+}
+
+# --- inside a tmux window or an xterm ---------------------------------------------
+
+# Runs one peer in a terminal: the peer reads the FIFO, a background cat copies
+# the keyboard into the FIFO, and the peer's output goes to the terminal and to
+# its log. Ctrl-C stops the peer (as in the course); the window then stays
+# until Enter is pressed.
+cmd_pane() {
+    local bp=$1 n=$2 dir fifo log status
+    shift 2
+    dir=$(ring_dir "$bp")
+    fifo=$dir/peer-$n.in
+    log=$dir/peer-$n.log
+    printf 'Peer %s of ring %s: type Quit, Store NNNN or Request NNNN (output also in %s)\n' \
+        "$n" "$bp" "$(rel "$log")"
+    exec 3<&0
+    cat <&3 1<>"$fifo" &
+    local keyboard=$!
+    # A handler (not an ignore) for SIGINT: the shell survives Ctrl-C to say
+    # what happened, while the peer, which gets the default action, stops.
+    trap 'true' INT
+    set +e
+    # (The outer 2>/dev/null only silences the shell's own "Killed" notice;
+    # the peer's stderr goes with its stdout.)
+    {
+        { echo "$BASHPID" >"$dir/peer-$n.pid" && exec "$@"; } 0<>"$fifo" 2>&1 | tee -ai "$log"
+    } 2>/dev/null
+    status=${PIPESTATUS[0]}
+    kill "$keyboard" 2>/dev/null
+    if [ "$status" -gt 128 ]; then
+        printf '\nPeer %s was stopped by signal %s. Press Enter to close.\n' "$n" "$((status - 128))"
+    else
+        printf '\nPeer %s exited with status %s. Press Enter to close.\n' "$n" "$status"
+    fi
+    read -r _ <&3 || true
+}
+
+# --- main ---------------------------------------------------------------------
+
+main() {
+    local command=${1:-}
+    [ $# -gt 0 ] && shift
+    case $command in
+        start) cmd_start "$@" ;;
+        join) cmd_join "$@" ;;
+        send) cmd_send "$@" ;;
+        kill) cmd_kill "$@" ;;
+        stop) cmd_stop "$@" ;;
+        status) cmd_status "$@" ;;
+        _pane) cmd_pane "$@" ;;
+        -h | --help | help) usage ;;
+        *)
+            usage >&2
+            exit 2
+            ;;
+    esac
+}
+
+main "$@"
