@@ -6,38 +6,11 @@
 
 use std::fmt;
 
+use crate::ring::FileName;
+
 /// The hint shown for a line that is not a command.
 pub const COMMAND_HINT: &str = "the commands are Quit, Store NNNN and Request NNNN, \
                                 where NNNN is a four-digit file name such as 2067";
-
-/// A file name of the ring: exactly four decimal digits, 0000-9999.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct FileName(u16);
-
-impl FileName {
-    /// Reads a four-digit name; anything else is not a file name of the
-    /// ring.
-    pub fn parse(text: &str) -> Option<FileName> {
-        if text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) {
-            text.parse().ok().map(FileName)
-        } else {
-            None
-        }
-    }
-
-    /// The position of the file on the ring: its number modulo 256.
-    pub fn hash(self) -> u8 {
-        // The remainder of a division by 256 always fits in a byte.
-        (self.0 % 256) as u8
-    }
-}
-
-impl fmt::Display for FileName {
-    /// Always four digits, so 0042 stays 0042.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:04}", self.0)
-    }
-}
 
 /// A command typed by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -140,15 +113,5 @@ mod tests {
         let error = parse_command("Hello there").unwrap_err();
         assert!(error.to_string().contains("the commands are Quit"));
         assert!(parse_command("Quit now").is_err());
-    }
-
-    #[test]
-    fn hashes_of_the_reference() {
-        assert_eq!(file("2067").hash(), 19);
-        assert_eq!(file("4103").hash(), 7);
-        assert_eq!(file("2012").hash(), 220);
-        assert_eq!(file("0000").hash(), 0);
-        assert_eq!(file("9999").hash(), 15);
-        assert_eq!(file("0042").to_string(), "0042");
     }
 }

@@ -28,6 +28,9 @@ Options:
   --mss <BYTES>     data bytes per segment of a file transfer (default 1400)
   --drop <P>        probability 0..=1 of dropping a data segment (default 0)
   --seed <N>        seed of the drop generator, to repeat a lossy run
+  --fixed-timeout <SECONDS>
+                    retransmit after this fixed time (the classic 1) instead of
+                    estimating the timeout from measured round trips
 
 Commands typed on standard input: Quit, Store NNNN, Request NNNN";
 
@@ -80,6 +83,9 @@ pub struct Config {
     pub drop_probability: f64,
     /// The seed of the drop generator; `None` lets the peer pick one.
     pub seed: Option<u64>,
+    /// A fixed retransmission timeout, for comparison with the estimated
+    /// one; `None` estimates it.
+    pub fixed_timeout: Option<Duration>,
 }
 
 /// What the command line asks for.
@@ -187,6 +193,7 @@ where
         mss: DEFAULT_MSS,
         drop_probability: 0.0,
         seed: None,
+        fixed_timeout: None,
     };
     for (name, value) in options {
         apply_option(&mut config, name, value)?;
@@ -201,7 +208,7 @@ where
 }
 
 /// The names of the options, without their leading `--`.
-const OPTIONS: [&str; 5] = ["base-port", "dir", "mss", "drop", "seed"];
+const OPTIONS: [&str; 6] = ["base-port", "dir", "mss", "drop", "seed", "fixed-timeout"];
 
 /// A command line cut into its positional arguments and its options.
 struct SplitArgs<'a> {
@@ -341,6 +348,20 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
                 ))
             })?);
         }
+        "fixed-timeout" => {
+            config.fixed_timeout = Some(
+                value
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|seconds| (0.001..=60.0).contains(seconds))
+                    .map(Duration::from_secs_f64)
+                    .ok_or_else(|| {
+                        UsageError::new(format!(
+                            "--fixed-timeout must be a number of seconds from 0.001 to 60, such as 1, not {value:?}"
+                        ))
+                    })?,
+            );
+        }
         _ => return Err(unknown_option(name)),
     }
     Ok(())
@@ -348,7 +369,8 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
 
 fn unknown_option(name: &str) -> UsageError {
     UsageError::new(format!(
-        "unknown option --{name}; the options are --base-port, --dir, --mss, --drop and --seed"
+        "unknown option --{name}; the options are --base-port, --dir, --mss, --drop, --seed \
+         and --fixed-timeout"
     ))
 }
 
@@ -486,6 +508,14 @@ mod tests {
             ("init 2 4 5 1 --drop -0.1", "--drop must be a probability"),
             ("init 2 4 5 1 --drop NaN", "--drop must be a probability"),
             ("init 2 4 5 1 --seed x", "--seed must be a whole number"),
+            (
+                "init 2 4 5 1 --fixed-timeout 0",
+                "--fixed-timeout must be a number of seconds",
+            ),
+            (
+                "init 2 4 5 1 --fixed-timeout x",
+                "--fixed-timeout must be a number of seconds",
+            ),
             ("init 2 4 5 1 --colour red", "unknown option --colour"),
             ("init 2 4 5 1 --seed", "--seed needs a value"),
             ("init 2 4 5 1 --colour", "unknown option --colour"),

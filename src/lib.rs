@@ -9,11 +9,13 @@
 
 pub mod command;
 pub mod config;
+pub mod files;
 pub mod message;
 pub mod node;
 pub mod output;
 pub mod peer;
 pub mod ring;
+pub mod transfer;
 
 mod console;
 mod tcp;

@@ -12,7 +12,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::ring::PeerId;
+use crate::ring::{FileName, PeerId};
 
 /// The longest line a peer accepts, newline included. Every message fits in
 /// far less; anything longer is garbage and is rejected before it is parsed.
@@ -102,12 +102,69 @@ pub enum Message {
     /// connection closing tells `from` that this peer's process has ended.
     Watch { from: PeerId },
 
+    /// `STORE <file> <origin> <hops> <owner|search>` over TCP: `origin`
+    /// wants `file` stored by the peer responsible for it. `owner` says
+    /// the sender has worked out that the receiver is that peer; `search`
+    /// that the receiver must decide.
+    Store {
+        file: FileName,
+        origin: PeerId,
+        hops: u32,
+        target: Target,
+    },
+    /// `REQUEST <file> <origin> <hops> <owner|search>` over TCP: `origin`
+    /// wants a copy of `file`; the fields are those of `STORE`.
+    Request {
+        file: FileName,
+        origin: PeerId,
+        hops: u32,
+        target: Target,
+    },
+    /// `FETCH <file> <from>` over TCP: `from` has accepted to store `file`
+    /// and asks the peer where it was typed to send it.
+    Fetch { file: FileName, from: PeerId },
+    /// `OFFER <file> <from> <size> <store|request>` over TCP: `from` is
+    /// about to send `size` bytes of `file`. Answered with `READY <port>`.
+    Offer {
+        file: FileName,
+        from: PeerId,
+        size: u64,
+        purpose: Purpose,
+    },
+    /// `NOTFOUND <file> <from>` over TCP, to the requester: `from` is
+    /// responsible for `file` but does not have it.
+    NotFound { file: FileName, from: PeerId },
+
     /// `OK`: the request was received and handled.
     Ok,
+    /// `READY <port>`: the answer to `OFFER`: send the segments to this UDP
+    /// port.
+    Ready { port: u16 },
     /// `SUCCESSORS <first> <second>`: the answer to `QUERY`.
     Successors { first: PeerId, second: PeerId },
     /// `ERROR <reason>`: the request could not be handled.
     Error { reason: ErrorReason },
+}
+
+/// Whether the receiver of a `STORE` or `REQUEST` is known to be the peer
+/// responsible for the file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The sender found that the file's hash lies between itself and the
+    /// receiver, so the receiver is responsible.
+    Owner,
+    /// The receiver must check, and pass the message on if it is not.
+    Search,
+}
+
+/// Why a file is being transferred, which decides the name it is saved
+/// under.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    /// The receiver stores the file as `NNNN.pdf`.
+    Store,
+    /// The receiver asked for it and saves it as `received_NNNN.pdf`.
+    Request,
 }
 
 /// Why a join is refused.
@@ -132,7 +189,8 @@ pub enum ErrorReason {
     NotReady,
 }
 
-/// Spells the reason words of `REFUSE` and `ERROR` in one table each.
+/// Spells the words of a field that takes one of a few words, in one table
+/// for each such field.
 macro_rules! reason_words {
     ($type:ty { $($variant:ident => $word:literal),+ $(,)? }) => {
         impl fmt::Display for $type {
@@ -154,6 +212,8 @@ macro_rules! reason_words {
     };
 }
 
+reason_words!(Target { Owner => "owner", Search => "search" });
+reason_words!(Purpose { Store => "store", Request => "request" });
 reason_words!(RefuseReason { Duplicate => "duplicate", NoPlace => "no-place" });
 reason_words!(ErrorReason { Malformed => "malformed", Unexpected => "unexpected", NotReady => "not-ready" });
 
@@ -291,6 +351,60 @@ impl Message {
                     from: f.next("from")?,
                 })
             }
+            "STORE" | "REQUEST" => {
+                let verb = if verb == "STORE" { "STORE" } else { "REQUEST" };
+                let mut f = Fields::new(verb, &fields, 4)?;
+                let (file, origin, hops, target) = (
+                    f.next("file")?,
+                    f.next("origin")?,
+                    f.next("hops")?,
+                    f.next("owner|search")?,
+                );
+                Ok(if verb == "STORE" {
+                    Message::Store {
+                        file,
+                        origin,
+                        hops,
+                        target,
+                    }
+                } else {
+                    Message::Request {
+                        file,
+                        origin,
+                        hops,
+                        target,
+                    }
+                })
+            }
+            "FETCH" => {
+                let mut f = Fields::new("FETCH", &fields, 2)?;
+                Ok(Message::Fetch {
+                    file: f.next("file")?,
+                    from: f.next("from")?,
+                })
+            }
+            "OFFER" => {
+                let mut f = Fields::new("OFFER", &fields, 4)?;
+                Ok(Message::Offer {
+                    file: f.next("file")?,
+                    from: f.next("from")?,
+                    size: f.next("size")?,
+                    purpose: f.next("store|request")?,
+                })
+            }
+            "NOTFOUND" => {
+                let mut f = Fields::new("NOTFOUND", &fields, 2)?;
+                Ok(Message::NotFound {
+                    file: f.next("file")?,
+                    from: f.next("from")?,
+                })
+            }
+            "READY" => {
+                let mut f = Fields::new("READY", &fields, 1)?;
+                Ok(Message::Ready {
+                    port: f.next("port")?,
+                })
+            }
             "OK" => {
                 Fields::new("OK", &fields, 0)?;
                 Ok(Message::Ok)
@@ -362,9 +476,118 @@ impl fmt::Display for Message {
             } => write!(f, "LEAVE {from} {first} {second}"),
             Message::Query { from } => write!(f, "QUERY {from}"),
             Message::Watch { from } => write!(f, "WATCH {from}"),
+            Message::Store {
+                file,
+                origin,
+                hops,
+                target,
+            } => write!(f, "STORE {file} {origin} {hops} {target}"),
+            Message::Request {
+                file,
+                origin,
+                hops,
+                target,
+            } => write!(f, "REQUEST {file} {origin} {hops} {target}"),
+            Message::Fetch { file, from } => write!(f, "FETCH {file} {from}"),
+            Message::Offer {
+                file,
+                from,
+                size,
+                purpose,
+            } => write!(f, "OFFER {file} {from} {size} {purpose}"),
+            Message::NotFound { file, from } => write!(f, "NOTFOUND {file} {from}"),
             Message::Ok => f.write_str("OK"),
+            Message::Ready { port } => write!(f, "READY {port}"),
             Message::Successors { first, second } => write!(f, "SUCCESSORS {first} {second}"),
             Message::Error { reason } => write!(f, "ERROR {reason}"),
+        }
+    }
+}
+
+/// The longest header a segment of the file transfer can have, newline
+/// included: `DATA` and two 20-digit numbers and a length.
+pub const MAX_SEGMENT_HEADER_LEN: usize = 64;
+
+/// A segment of the file transfer, sent over UDP: one ASCII header line,
+/// then, for `DATA`, the bytes of the file. Numbers count bytes, as in TCP:
+/// `seq` is the number of the first byte carried, `ack` the number of the
+/// next byte the sender of the segment expects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Segment<'a> {
+    /// `DATA <seq> <ack> <len>\n` followed by exactly `len` bytes.
+    Data {
+        seq: u64,
+        ack: u64,
+        payload: &'a [u8],
+    },
+    /// `ACK <seq> <ack>\n`: every byte before `ack` has arrived.
+    Ack { seq: u64, ack: u64 },
+}
+
+impl<'a> Segment<'a> {
+    /// Reads a datagram. The header must end within
+    /// [`MAX_SEGMENT_HEADER_LEN`] bytes, and a `DATA` segment must carry
+    /// exactly the bytes its header announces, so that a cut or padded
+    /// datagram is rejected rather than written into a file.
+    pub fn decode(datagram: &'a [u8]) -> Result<Segment<'a>, ParseError> {
+        let search = &datagram[..datagram.len().min(MAX_SEGMENT_HEADER_LEN)];
+        let Some(end) = search.iter().position(|&b| b == b'\n') else {
+            return Err(ParseError::NotText);
+        };
+        let header = std::str::from_utf8(&datagram[..end]).map_err(|_| ParseError::NotText)?;
+        if !header.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+            return Err(ParseError::NotText);
+        }
+        let payload = &datagram[end + 1..];
+        let mut words = header.split(' ');
+        let verb = words.next().unwrap_or_default();
+        let fields: Vec<&str> = words.collect();
+        match verb {
+            "DATA" => {
+                let mut f = Fields::new("DATA", &fields, 3)?;
+                let (seq, ack, len): (u64, u64, usize) =
+                    (f.next("seq")?, f.next("ack")?, f.next("len")?);
+                if len != payload.len() {
+                    return Err(ParseError::BadField {
+                        verb: "DATA",
+                        field: "len",
+                        value: format!("{len} (the datagram carries {})", payload.len()),
+                    });
+                }
+                Ok(Segment::Data { seq, ack, payload })
+            }
+            "ACK" => {
+                let mut f = Fields::new("ACK", &fields, 2)?;
+                let ack = Segment::Ack {
+                    seq: f.next("seq")?,
+                    ack: f.next("ack")?,
+                };
+                if !payload.is_empty() {
+                    return Err(ParseError::TooLong {
+                        len: datagram.len(),
+                    });
+                }
+                Ok(ack)
+            }
+            "" => Err(ParseError::Empty),
+            _ => Err(ParseError::UnknownVerb {
+                verb: verb.chars().take(20).collect(),
+            }),
+        }
+    }
+
+    /// Writes the segment as it travels into `out`, replacing what was
+    /// there, so that a sender can reuse one buffer for every segment.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.clear();
+        match self {
+            Segment::Data { seq, ack, payload } => {
+                out.extend_from_slice(format!("DATA {seq} {ack} {}\n", payload.len()).as_bytes());
+                out.extend_from_slice(payload);
+            }
+            Segment::Ack { seq, ack } => {
+                out.extend_from_slice(format!("ACK {seq} {ack}\n").as_bytes())
+            }
         }
     }
 }
@@ -470,7 +693,44 @@ mod tests {
             Message::Error {
                 reason: ErrorReason::NotReady,
             },
+            Message::Store {
+                file: file("2067"),
+                origin: PeerId(8),
+                hops: 2,
+                target: Target::Owner,
+            },
+            Message::Request {
+                file: file("0042"),
+                origin: PeerId(2),
+                hops: 0,
+                target: Target::Search,
+            },
+            Message::Fetch {
+                file: file("2067"),
+                from: PeerId(19),
+            },
+            Message::Offer {
+                file: file("4103"),
+                from: PeerId(8),
+                size: 20_543,
+                purpose: Purpose::Request,
+            },
+            Message::Offer {
+                file: file("2067"),
+                from: PeerId(8),
+                size: 0,
+                purpose: Purpose::Store,
+            },
+            Message::NotFound {
+                file: file("4103"),
+                from: PeerId(8),
+            },
+            Message::Ready { port: 40_123 },
         ]
+    }
+
+    fn file(name: &str) -> FileName {
+        FileName::parse(name).expect("a valid name")
     }
 
     #[test]
@@ -503,6 +763,13 @@ mod tests {
                 "ERROR malformed",
                 "ERROR unexpected",
                 "ERROR not-ready",
+                "STORE 2067 8 2 owner",
+                "REQUEST 0042 2 0 search",
+                "FETCH 2067 19",
+                "OFFER 4103 8 20543 request",
+                "OFFER 2067 8 0 store",
+                "NOTFOUND 4103 8",
+                "READY 40123",
             ]
         );
     }
@@ -585,6 +852,22 @@ mod tests {
                 },
             ),
             (
+                b"STORE 206 8 0 search",
+                ParseError::BadField {
+                    verb: "STORE",
+                    field: "file",
+                    value: "206".into(),
+                },
+            ),
+            (
+                b"READY 70000",
+                ParseError::BadField {
+                    verb: "READY",
+                    field: "port",
+                    value: "70000".into(),
+                },
+            ),
+            (
                 b"PONG 4 2 +1",
                 ParseError::BadField {
                     verb: "PONG",
@@ -605,6 +888,51 @@ mod tests {
             Message::from_bytes(&huge),
             Err(ParseError::TooLong { len: 70_000 })
         );
+    }
+
+    #[test]
+    fn segments_round_trip_with_binary_payloads() {
+        let payload: Vec<u8> = (0..=255).collect();
+        let segments = [
+            Segment::Data {
+                seq: 1,
+                ack: 0,
+                payload: &payload,
+            },
+            Segment::Data {
+                seq: u64::MAX,
+                ack: u64::MAX,
+                payload: b"\n\nDATA 1 0 3\n",
+            },
+            Segment::Ack { seq: 0, ack: 301 },
+        ];
+        let mut buffer = Vec::new();
+        for segment in segments {
+            segment.encode(&mut buffer);
+            assert!(buffer.len() <= MAX_SEGMENT_HEADER_LEN + payload.len());
+            assert_eq!(Segment::decode(&buffer), Ok(segment));
+        }
+        Segment::Ack { seq: 0, ack: 301 }.encode(&mut buffer);
+        assert_eq!(buffer, b"ACK 0 301\n");
+    }
+
+    #[test]
+    fn cut_padded_or_garbled_segments_are_rejected() {
+        for bad in [
+            &b"DATA 1 0 5\nabcd"[..],
+            b"DATA 1 0 5\nabcdef",
+            b"DATA 1 0\nabc",
+            b"ACK 0 301\nextra",
+            b"ACK 0\n",
+            b"NACK 0 1\n",
+            b"\n",
+            b"DATA 1 0 3",
+            b"\xff\xfe\n",
+        ] {
+            assert!(Segment::decode(bad).is_err(), "{bad:?}");
+        }
+        let long_header = [b'1'; 100];
+        assert!(Segment::decode(&long_header).is_err());
     }
 
     #[test]

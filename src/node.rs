@@ -12,16 +12,19 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, UdpSocket};
+use std::path::PathBuf;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, Start};
 use crate::console;
-use crate::message::Message;
+use crate::files::{self, Directory, RECEIVER_LOG, SENDER_LOG};
+use crate::message::{ErrorReason, Message, Purpose};
 use crate::output::print_line;
-use crate::peer::{Action, ConnectionId, Event, Peer, Source, Successors, Timing};
-use crate::ring::PeerId;
+use crate::peer::{Action, ConnectionId, Direction, Event, Peer, Source, Successors, Timing};
+use crate::ring::{FileName, PeerId};
 use crate::tcp::{self, Watch};
+use crate::transfer::{self, SenderConfig, TimeoutRule, TransferLog};
 use crate::udp;
 
 /// All peers of a ring run on this host, as in the course.
@@ -135,23 +138,28 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
     let timing = Timing::new(config.ping_interval);
     let now = Instant::now();
     let mut node = Node {
+        me: peer_id,
         udp_socket,
         base_port: config.base_port,
         inputs,
         pending_replies: HashMap::new(),
         next_connection: 0,
         watches: HashMap::new(),
+        started_at: now,
+        transfers: TransferSettings::from_config(config),
+        transfers_started: 0,
     };
+    let directory = || Box::new(Directory::new(config.dir.clone()));
     let mut peer = match config.start {
         Start::Init { first, second } => {
-            Peer::new(peer_id, Successors { first, second }, timing, now)
+            Peer::new(peer_id, Successors { first, second }, timing, now).with_files(directory())
         }
         Start::Join { known } => {
             let (peer, actions) = Peer::joining(peer_id, known, timing, now);
             if let Some(code) = node.carry_out(actions) {
                 return Ok(code);
             }
-            peer
+            peer.with_files(directory())
         }
     };
 
@@ -180,9 +188,48 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
     }
 }
 
+/// How this peer sends files, from its command line.
+struct TransferSettings {
+    dir: PathBuf,
+    mss: usize,
+    drop_probability: f64,
+    seed: u64,
+    timeout: TimeoutRule,
+}
+
+impl TransferSettings {
+    fn from_config(config: &Config) -> TransferSettings {
+        let seed = config.seed.unwrap_or_else(|| {
+            // Any seed will do when none is asked for; say which, so that a
+            // surprising lossy run can be repeated.
+            let nanos = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |elapsed| elapsed.subsec_nanos());
+            let seed = u64::from(nanos) ^ u64::from(std::process::id());
+            if config.drop_probability > 0.0 {
+                eprintln!(
+                    "p2p: dropping data segments with probability {}, seed {seed} (repeat with --seed {seed})",
+                    config.drop_probability
+                );
+            }
+            seed
+        });
+        TransferSettings {
+            dir: config.dir.clone(),
+            mss: config.mss,
+            drop_probability: config.drop_probability,
+            seed,
+            timeout: config
+                .fixed_timeout
+                .map_or(TimeoutRule::Estimated, TimeoutRule::Fixed),
+        }
+    }
+}
+
 /// The input and output side of a running peer: what the event loop needs
 /// to carry out the state machine's actions.
 struct Node {
+    me: PeerId,
     udp_socket: UdpSocket,
     base_port: u16,
     /// A sender into the event loop's own channel, for threads it starts.
@@ -192,6 +239,12 @@ struct Node {
     next_connection: u64,
     /// The watch connection to each successor, and when it was started.
     watches: HashMap<PeerId, (Watch, Instant)>,
+    /// When the peer started: transfer logs count time from here.
+    started_at: Instant,
+    transfers: TransferSettings,
+    /// How many transfers this peer has sent, so that each draws its own
+    /// drops from the seed.
+    transfers_started: u64,
 }
 
 impl Node {
@@ -217,18 +270,115 @@ impl Node {
                     self.send_datagram(peer_address(to, self.base_port), &message)
                 }
                 Action::Send { to, message } => self.send_request(to, message),
-                Action::Reply { to, message } => match to {
-                    Source::Datagram(address) => self.send_datagram(address, &message),
-                    Source::Connection(id) => {
-                        if let Some(reply) = self.pending_replies.remove(&id) {
-                            let _ = reply.send(message);
-                        }
-                    }
-                },
+                Action::Reply { to, message } => self.reply(to, message),
+                Action::SendFile { to, file, purpose } => self.send_file(to, file, purpose),
+                Action::ReceiveFile {
+                    from,
+                    file,
+                    size,
+                    purpose,
+                    reply_to,
+                } => self.receive_file(from, file, size, purpose, reply_to),
                 Action::Exit { code } => return Some(code),
             }
         }
         None
+    }
+
+    fn reply(&mut self, to: Source, message: Message) {
+        match to {
+            Source::Datagram(address) => self.send_datagram(address, &message),
+            Source::Connection(id) => {
+                if let Some(reply) = self.pending_replies.remove(&id) {
+                    let _ = reply.send(message);
+                }
+            }
+        }
+    }
+
+    /// Offers a file of this peer's directory to a peer and sends it, on a
+    /// thread of its own; the outcome comes back as an event.
+    fn send_file(&mut self, to: PeerId, file: FileName, purpose: Purpose) {
+        let settings = &self.transfers;
+        let config = SenderConfig {
+            mss: settings.mss,
+            drop_probability: settings.drop_probability,
+            seed: settings.seed.wrapping_add(self.transfers_started),
+            timeout: settings.timeout,
+            first_rtt: None,
+        };
+        self.transfers_started += 1;
+        let directory = Directory::new(settings.dir.clone());
+        let path = directory.stored_path(file);
+        let log = TransferLog::append_to(&directory.log_path(SENDER_LOG), self.started_at);
+        let size = std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
+        let offer = Message::Offer {
+            file,
+            from: self.me,
+            size,
+            purpose,
+        };
+        let address = peer_address(to, self.base_port);
+        let inputs = self.inputs.clone();
+        self.spawn("file-sender", move || {
+            let outcome = files::send_to_peer(&path, offer, address, config, log);
+            let _ = inputs.send(Input::Event(Event::TransferFinished {
+                file,
+                peer: to,
+                direction: Direction::Sent,
+                purpose,
+                outcome,
+            }));
+        });
+    }
+
+    /// Opens a socket for a file that `from` offers, tells it the port, and
+    /// receives the file on a thread of its own.
+    fn receive_file(
+        &mut self,
+        from: PeerId,
+        file: FileName,
+        size: u64,
+        purpose: Purpose,
+        reply_to: Source,
+    ) {
+        let socket = match UdpSocket::bind((HOST, 0)).and_then(|s| Ok((s.local_addr()?.port(), s)))
+        {
+            Ok((port, socket)) => {
+                self.reply(reply_to, Message::Ready { port });
+                socket
+            }
+            Err(error) => {
+                eprintln!("p2p: cannot open a UDP socket to receive file {file}: {error}");
+                let reason = ErrorReason::NotReady;
+                self.reply(reply_to, Message::Error { reason });
+                return;
+            }
+        };
+        let directory = Directory::new(self.transfers.dir.clone());
+        let final_path = directory.arrival_path(file, purpose);
+        let mut log = TransferLog::append_to(&directory.log_path(RECEIVER_LOG), self.started_at);
+        let inputs = self.inputs.clone();
+        self.spawn("file-receiver", move || {
+            let outcome = files::receive_to_path(&socket, &final_path, size, &mut log);
+            let sender = outcome.as_ref().ok().copied().flatten();
+            let _ = inputs.send(Input::Event(Event::TransferFinished {
+                file,
+                peer: from,
+                direction: Direction::Received,
+                purpose,
+                outcome: outcome.map(|_| ()),
+            }));
+            if let Some(sender) = sender {
+                transfer::linger(&socket, sender, size, &mut log);
+            }
+        });
+    }
+
+    fn spawn(&self, name: &str, work: impl FnOnce() + Send + 'static) {
+        if let Err(error) = std::thread::Builder::new().name(name.into()).spawn(work) {
+            eprintln!("p2p: could not start a {name} thread: {error}");
+        }
     }
 
     fn send_datagram(&self, address: SocketAddr, message: &Message) {

@@ -8,33 +8,97 @@
 use std::fmt;
 use std::io::Write;
 
-use crate::ring::PeerId;
+use crate::ring::{FileName, PeerId};
 
 /// A line of the reference behaviour, with the values it mentions.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {
     // Step 2: pings.
-    PingRequestsSent { first: PeerId, second: PeerId },
-    PingRequestReceived { from: PeerId },
-    PingResponseReceived { from: PeerId },
+    PingRequestsSent {
+        first: PeerId,
+        second: PeerId,
+    },
+    PingRequestReceived {
+        from: PeerId,
+    },
+    PingResponseReceived {
+        from: PeerId,
+    },
 
     // Changes of successor, shared by steps 3, 4 and 5.
-    NewFirstSuccessor { peer: PeerId },
-    NewSecondSuccessor { peer: PeerId },
+    NewFirstSuccessor {
+        peer: PeerId,
+    },
+    NewSecondSuccessor {
+        peer: PeerId,
+    },
 
     // Step 3: a peer joins.
-    JoinRequestForwarded { newcomer: PeerId },
-    JoinRequestReceived { newcomer: PeerId },
+    JoinRequestForwarded {
+        newcomer: PeerId,
+    },
+    JoinRequestReceived {
+        newcomer: PeerId,
+    },
     SuccessorChangeReceived,
     JoinAccepted,
-    FirstSuccessor { peer: PeerId },
-    SecondSuccessor { peer: PeerId },
+    FirstSuccessor {
+        peer: PeerId,
+    },
+    SecondSuccessor {
+        peer: PeerId,
+    },
 
     // Step 4: graceful departure.
-    WillDepart { peer: PeerId },
+    WillDepart {
+        peer: PeerId,
+    },
 
     // Step 5: abrupt departure.
-    NoLongerAlive { peer: PeerId },
+    NoLongerAlive {
+        peer: PeerId,
+    },
+
+    // Step 6: storing a file.
+    StoreForwarded {
+        file: FileName,
+    },
+    StoreAccepted {
+        file: FileName,
+    },
+
+    // Step 7: requesting a file and the transfer.
+    FileRequestSent {
+        file: FileName,
+    },
+    FileNotStoredHere {
+        file: FileName,
+    },
+    FileStoredHere {
+        file: FileName,
+    },
+    SendingFile {
+        file: FileName,
+        to: PeerId,
+    },
+    FileSent,
+    PeerHadFile {
+        peer: PeerId,
+        file: FileName,
+    },
+    ReceivingFile {
+        file: FileName,
+        from: PeerId,
+    },
+    FileReceived {
+        file: FileName,
+    },
+    /// Not in the reference, which leaves a request for a missing file
+    /// unanswered: the requester is told instead of waiting for ever.
+    FileNotFound {
+        file: FileName,
+        peer: PeerId,
+    },
 }
 
 impl fmt::Display for Line {
@@ -65,6 +129,29 @@ impl fmt::Display for Line {
             Line::SecondSuccessor { peer } => write!(f, "My second successor is Peer {peer}"),
             Line::WillDepart { peer } => write!(f, "Peer {peer} will depart from the network"),
             Line::NoLongerAlive { peer } => write!(f, "Peer {peer} is no longer alive"),
+            Line::StoreForwarded { file } => {
+                write!(f, "Store {file} request forwarded to my successor")
+            }
+            Line::StoreAccepted { file } => write!(f, "Store {file} request accepted"),
+            Line::FileRequestSent { file } => {
+                write!(f, "File request for {file} has been sent to my successor")
+            }
+            Line::FileNotStoredHere { file } => write!(
+                f,
+                "Request for File {file} has been received, but the file is not stored here"
+            ),
+            Line::FileStoredHere { file } => write!(f, "File {file} is stored here"),
+            Line::SendingFile { file, to } => write!(f, "Sending file {file} to Peer {to}"),
+            Line::FileSent => f.write_str("The file has been sent"),
+            Line::PeerHadFile { peer, file } => write!(f, "Peer {peer} had File {file}"),
+            Line::ReceivingFile { file, from } => {
+                write!(f, "Receiving File {file} from Peer {from}")
+            }
+            Line::FileReceived { file } => write!(f, "File {file} received"),
+            Line::FileNotFound { file, peer } => write!(
+                f,
+                "File {file} was not found: Peer {peer}, which is responsible for it, does not have it"
+            ),
         }
     }
 }
@@ -85,6 +172,10 @@ pub fn print_line(line: &Line) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn file(name: &str) -> FileName {
+        FileName::parse(name).expect("a valid name")
+    }
 
     #[test]
     fn lines_match_the_reference_exactly() {
@@ -144,6 +235,52 @@ mod tests {
             (
                 Line::NoLongerAlive { peer: PeerId(14) },
                 "Peer 14 is no longer alive",
+            ),
+            (
+                Line::StoreForwarded { file: file("2067") },
+                "Store 2067 request forwarded to my successor",
+            ),
+            (
+                Line::StoreAccepted { file: file("2067") },
+                "Store 2067 request accepted",
+            ),
+            (
+                Line::FileRequestSent { file: file("4103") },
+                "File request for 4103 has been sent to my successor",
+            ),
+            (
+                Line::FileNotStoredHere { file: file("4103") },
+                "Request for File 4103 has been received, but the file is not stored here",
+            ),
+            (
+                Line::FileStoredHere { file: file("4103") },
+                "File 4103 is stored here",
+            ),
+            (
+                Line::SendingFile {
+                    file: file("4103"),
+                    to: PeerId(2),
+                },
+                "Sending file 4103 to Peer 2",
+            ),
+            (Line::FileSent, "The file has been sent"),
+            (
+                Line::PeerHadFile {
+                    peer: PeerId(8),
+                    file: file("4103"),
+                },
+                "Peer 8 had File 4103",
+            ),
+            (
+                Line::ReceivingFile {
+                    file: file("4103"),
+                    from: PeerId(8),
+                },
+                "Receiving File 4103 from Peer 8",
+            ),
+            (
+                Line::FileReceived { file: file("4103") },
+                "File 4103 received",
             ),
         ];
         for (line, text) in cases {

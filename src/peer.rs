@@ -15,9 +15,9 @@
 use std::time::{Duration, Instant};
 
 use crate::command::Command;
-use crate::message::{ErrorReason, Message, Ordinal, RefuseReason};
+use crate::message::{ErrorReason, Message, Ordinal, Purpose, RefuseReason, Target};
 use crate::output::Line;
-use crate::ring::{PeerId, is_strictly_between};
+use crate::ring::{FileName, PeerId, is_in_arc, is_strictly_between};
 
 /// A ping unanswered for this long makes its successor a suspect, which is
 /// then probed every [`PROBE_SPACING`]. Half a second is hundreds of times a
@@ -56,9 +56,35 @@ pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 /// How soon a successor query that failed is asked again.
 pub const QUERY_RETRY: Duration = Duration::from_millis(200);
 
-/// A join request that has passed this many peers has gone round the whole
-/// ring (which holds at most 256 peers) without finding a place.
-pub const MAX_JOIN_HOPS: u32 = 256;
+/// A join, store or request message that has passed this many peers has
+/// gone round the whole ring (which holds at most 256 peers) without finding
+/// its place; it is dropped rather than passed on for ever.
+pub const MAX_HOPS: u32 = 256;
+
+/// What the state machine may ask about the files in the peer's directory.
+/// The `node` module answers from the real directory; tests answer from a
+/// list.
+pub trait Files: std::fmt::Debug + Send {
+    /// Whether the directory holds `NNNN.pdf`.
+    fn has(&self, file: FileName) -> bool;
+}
+
+/// A directory with no files in it.
+#[derive(Debug)]
+pub struct NoFiles;
+
+impl Files for NoFiles {
+    fn has(&self, _: FileName) -> bool {
+        false
+    }
+}
+
+/// Which way a file went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    Sent,
+    Received,
+}
 
 /// The timers of a peer that depend on its ping interval.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +143,15 @@ pub enum Event {
     LinkLost { peer: PeerId },
     /// The user typed a command.
     Typed(Command),
+    /// A file transfer started with [`Action::SendFile`] or
+    /// [`Action::ReceiveFile`] has ended, well or with the reason why not.
+    TransferFinished {
+        file: FileName,
+        peer: PeerId,
+        direction: Direction,
+        purpose: Purpose,
+        outcome: Result<(), String>,
+    },
 }
 
 /// Something the peer wants done.
@@ -133,6 +168,22 @@ pub enum Action {
     Send { to: PeerId, message: Message },
     /// Answer a message on the way it came.
     Reply { to: Source, message: Message },
+    /// Send the file `NNNN.pdf` of this peer's directory to a peer: offer
+    /// it with `OFFER`, then run the stop-and-wait transfer.
+    SendFile {
+        to: PeerId,
+        file: FileName,
+        purpose: Purpose,
+    },
+    /// Take the file that `from` offers: open a socket for it, answer the
+    /// offer (which arrived on `reply_to`) with `READY`, and receive it.
+    ReceiveFile {
+        from: PeerId,
+        file: FileName,
+        size: u64,
+        purpose: Purpose,
+        reply_to: Source,
+    },
     /// Stop the program with this exit code.
     Exit { code: u8 },
 }
@@ -308,6 +359,13 @@ pub struct Peer {
     change_owed_to_predecessor: bool,
     next_ping_at: Instant,
     next_ping_seq: u32,
+    files: Box<dyn Files>,
+    /// Files this peer expects someone to offer: those it requested, and
+    /// those it accepted to store. An offer of anything else is refused.
+    expected_offers: Vec<(FileName, Purpose)>,
+    /// Files typed with `Store` here and on their way to the peer
+    /// responsible, which will fetch them.
+    stores_under_way: Vec<FileName>,
 }
 
 impl Peer {
@@ -340,7 +398,16 @@ impl Peer {
             change_owed_to_predecessor: false,
             next_ping_at: now,
             next_ping_seq: 0,
+            files: Box::new(NoFiles),
+            expected_offers: Vec::new(),
+            stores_under_way: Vec::new(),
         }
+    }
+
+    /// Lets the peer see the files of its directory.
+    pub fn with_files(mut self, files: Box<dyn Files>) -> Peer {
+        self.files = files;
+        self
     }
 
     pub fn id(&self) -> PeerId {
@@ -426,6 +493,13 @@ impl Peer {
                 }
             }
             Event::Typed(command) => self.on_command(command, now, &mut actions),
+            Event::TransferFinished {
+                file,
+                peer,
+                direction,
+                purpose,
+                outcome,
+            } => self.on_transfer_finished(file, peer, direction, purpose, outcome, &mut actions),
         }
         actions
     }
@@ -640,19 +714,61 @@ impl Peer {
                     message: answer,
                 });
             }
+            Message::Store {
+                file,
+                origin,
+                hops,
+                target,
+            } => {
+                actions.push(ok(source));
+                self.on_store(file, origin, hops, target, now, actions);
+            }
+            Message::Request {
+                file,
+                origin,
+                hops,
+                target,
+            } => {
+                actions.push(ok(source));
+                self.on_request(file, origin, hops, target, now, actions);
+            }
+            Message::Fetch { file, from } => {
+                if let Some(index) = self.stores_under_way.iter().position(|&f| f == file) {
+                    self.stores_under_way.remove(index);
+                    actions.push(ok(source));
+                    actions.push(Action::SendFile {
+                        to: from,
+                        file,
+                        purpose: Purpose::Store,
+                    });
+                } else {
+                    actions.push(Action::Warn(format!(
+                        "refused to send file {file} to peer {from}: no Store {file} was typed here"
+                    )));
+                    actions.push(unexpected(source));
+                }
+            }
+            Message::Offer {
+                file,
+                from,
+                size,
+                purpose,
+            } => self.on_offer(file, from, size, purpose, source, actions),
+            Message::NotFound { file, from } => {
+                actions.push(ok(source));
+                if self.take_expected_offer(file, Purpose::Request) {
+                    actions.push(Action::Print(Line::FileNotFound { file, peer: from }));
+                }
+            }
             // Watch connections are kept open by the `node` module and never
             // reach the state machine; answers arrive as `Event::Replied`.
             Message::Watch { .. }
             | Message::Ok
+            | Message::Ready { .. }
             | Message::Successors { .. }
             | Message::Error { .. } => {
                 actions.push(Action::Warn(format!("ignored an unexpected {message}")));
-                actions.push(Action::Reply {
-                    to: source,
-                    message: Message::Error {
-                        reason: ErrorReason::Unexpected,
-                    },
-                });
+                actions.push(unexpected(source));
             }
         }
     }
@@ -736,7 +852,7 @@ impl Peer {
             actions.push(refuse(newcomer, RefuseReason::Duplicate));
         } else if !leaving && is_strictly_between(self.id.0, newcomer.0, first.0) {
             self.accept_newcomer(newcomer, sender, now, actions);
-        } else if hops >= MAX_JOIN_HOPS {
+        } else if hops >= MAX_HOPS {
             actions.push(Action::Warn(format!(
                 "refused joining peer {newcomer}: its request went round the ring without finding a place"
             )));
@@ -919,9 +1035,8 @@ impl Peer {
     fn on_command(&mut self, command: Command, now: Instant, actions: &mut Vec<Action>) {
         match command {
             Command::Quit => self.quit(now, actions),
-            Command::Store(_) | Command::Request(_) => actions.push(Action::Warn(
-                "Store and Request are not implemented yet".to_string(),
-            )),
+            Command::Store(file) => self.store_typed(file, now, actions),
+            Command::Request(file) => self.request_typed(file, now, actions),
         }
     }
 
@@ -1051,6 +1166,250 @@ impl Peer {
         self.change_successors(Successors { first, second }, now, actions);
     }
 
+    // ----- Files -----
+
+    /// Where a store or request for `file` goes from here: this peer is
+    /// responsible, or it passes the message to its first successor, or the
+    /// message has travelled too far.
+    ///
+    /// This peer is responsible when the sender said so (`Target::Owner`),
+    /// or when the file's hash lies between its first predecessor and
+    /// itself. Before any predecessor has pinged, a peer cannot tell, and
+    /// passes the message on; it comes back round marked `Owner` by the
+    /// peer before it, at worst after one turn of the ring.
+    fn route(&self, file: FileName, target: Target, hops: u32, now: Instant) -> Route {
+        let hash = file.hash();
+        let owned_by_predecessor_rule = self
+            .predecessor(Ordinal::First, now)
+            .is_some_and(|predecessor| is_in_arc(predecessor.0, hash, self.id.0));
+        if target == Target::Owner || owned_by_predecessor_rule {
+            return Route::Here;
+        }
+        let Phase::Member { first, .. } = &self.phase else {
+            return Route::Nowhere;
+        };
+        if hops >= MAX_HOPS {
+            return Route::Nowhere;
+        }
+        let target = if is_in_arc(self.id.0, hash, first.peer.0) {
+            Target::Owner
+        } else {
+            Target::Search
+        };
+        Route::Onward {
+            to: first.peer,
+            target,
+        }
+    }
+
+    fn store_typed(&mut self, file: FileName, now: Instant, actions: &mut Vec<Action>) {
+        if !self.files.has(file) {
+            actions.push(Action::Warn(format!(
+                "cannot store file {file}: there is no {file}.pdf in this peer's directory (--dir)"
+            )));
+            return;
+        }
+        self.stores_under_way.push(file);
+        self.on_store(file, self.id, 0, Target::Search, now, actions);
+    }
+
+    fn on_store(
+        &mut self,
+        file: FileName,
+        origin: PeerId,
+        hops: u32,
+        target: Target,
+        now: Instant,
+        actions: &mut Vec<Action>,
+    ) {
+        match self.route(file, target, hops, now) {
+            Route::Here => {
+                actions.push(Action::Print(Line::StoreAccepted { file }));
+                if origin == self.id {
+                    // Typed here, and this peer is responsible: the file is
+                    // where it belongs already.
+                    self.stores_under_way.retain(|&f| f != file);
+                } else {
+                    self.expected_offers.push((file, Purpose::Store));
+                    actions.push(Action::Send {
+                        to: origin,
+                        message: Message::Fetch {
+                            file,
+                            from: self.id,
+                        },
+                    });
+                }
+            }
+            Route::Onward { to, target } => {
+                actions.push(Action::Print(Line::StoreForwarded { file }));
+                actions.push(Action::Send {
+                    to,
+                    message: Message::Store {
+                        file,
+                        origin,
+                        hops: hops + 1,
+                        target,
+                    },
+                });
+            }
+            Route::Nowhere => actions.push(Action::Warn(format!(
+                "dropped Store {file} from peer {origin}: it found no responsible peer \
+                 (this peer is not in the ring, or the ring is changing)"
+            ))),
+        }
+    }
+
+    fn request_typed(&mut self, file: FileName, now: Instant, actions: &mut Vec<Action>) {
+        match self.route(file, Target::Search, 0, now) {
+            Route::Here => self.answer_own_request(file, actions),
+            Route::Onward { to, target } => {
+                self.expected_offers.push((file, Purpose::Request));
+                actions.push(Action::Print(Line::FileRequestSent { file }));
+                actions.push(Action::Send {
+                    to,
+                    message: Message::Request {
+                        file,
+                        origin: self.id,
+                        hops: 1,
+                        target,
+                    },
+                });
+            }
+            Route::Nowhere => actions.push(Action::Warn(format!(
+                "cannot request file {file}: this peer is not in the ring"
+            ))),
+        }
+    }
+
+    /// The requester is itself responsible for the file: it says whether it
+    /// holds it, and nothing needs to move.
+    fn answer_own_request(&mut self, file: FileName, actions: &mut Vec<Action>) {
+        self.take_expected_offer(file, Purpose::Request);
+        if self.files.has(file) {
+            actions.push(Action::Print(Line::FileStoredHere { file }));
+        } else {
+            actions.push(Action::Print(Line::FileNotFound {
+                file,
+                peer: self.id,
+            }));
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        file: FileName,
+        origin: PeerId,
+        hops: u32,
+        target: Target,
+        now: Instant,
+        actions: &mut Vec<Action>,
+    ) {
+        match self.route(file, target, hops, now) {
+            Route::Here if origin == self.id => self.answer_own_request(file, actions),
+            Route::Here if self.files.has(file) => {
+                actions.push(Action::Print(Line::FileStoredHere { file }));
+                actions.push(Action::Print(Line::SendingFile { file, to: origin }));
+                actions.push(Action::SendFile {
+                    to: origin,
+                    file,
+                    purpose: Purpose::Request,
+                });
+            }
+            Route::Here => {
+                actions.push(Action::Print(Line::FileNotStoredHere { file }));
+                actions.push(not_found(file, origin, self.id));
+            }
+            Route::Onward { to, target } => {
+                actions.push(Action::Print(Line::FileNotStoredHere { file }));
+                actions.push(Action::Send {
+                    to,
+                    message: Message::Request {
+                        file,
+                        origin,
+                        hops: hops + 1,
+                        target,
+                    },
+                });
+            }
+            Route::Nowhere => {
+                actions.push(Action::Warn(format!(
+                    "gave up Request {file} from peer {origin}: it found no responsible peer"
+                )));
+                actions.push(not_found(file, origin, self.id));
+            }
+        }
+    }
+
+    /// Someone is about to send us a file: take it if we asked for it.
+    fn on_offer(
+        &mut self,
+        file: FileName,
+        from: PeerId,
+        size: u64,
+        purpose: Purpose,
+        source: Source,
+        actions: &mut Vec<Action>,
+    ) {
+        if !self.take_expected_offer(file, purpose) {
+            actions.push(Action::Warn(format!(
+                "refused file {file} offered by peer {from}: this peer did not ask for it"
+            )));
+            actions.push(unexpected(source));
+            return;
+        }
+        if purpose == Purpose::Request {
+            actions.push(Action::Print(Line::PeerHadFile { peer: from, file }));
+            actions.push(Action::Print(Line::ReceivingFile { file, from }));
+        }
+        actions.push(Action::ReceiveFile {
+            from,
+            file,
+            size,
+            purpose,
+            reply_to: source,
+        });
+    }
+
+    /// Removes one expected offer of `file` for `purpose`; returns whether
+    /// there was one.
+    fn take_expected_offer(&mut self, file: FileName, purpose: Purpose) -> bool {
+        let found = self
+            .expected_offers
+            .iter()
+            .position(|&expected| expected == (file, purpose));
+        found
+            .map(|index| self.expected_offers.remove(index))
+            .is_some()
+    }
+
+    fn on_transfer_finished(
+        &mut self,
+        file: FileName,
+        peer: PeerId,
+        direction: Direction,
+        purpose: Purpose,
+        outcome: Result<(), String>,
+        actions: &mut Vec<Action>,
+    ) {
+        match (outcome, direction, purpose) {
+            (Ok(()), Direction::Sent, Purpose::Request) => {
+                actions.push(Action::Print(Line::FileSent))
+            }
+            (Ok(()), Direction::Received, Purpose::Request) => {
+                actions.push(Action::Print(Line::FileReceived { file }))
+            }
+            // A stored file moves silently: the reference prints nothing
+            // for it beyond "accepted".
+            (Ok(()), _, Purpose::Store) => {}
+            (Err(reason), Direction::Sent, _) => actions.push(Action::Warn(format!(
+                "sending file {file} to peer {peer} failed: {reason}"
+            ))),
+            (Err(reason), Direction::Received, _) => actions.push(Action::Warn(format!(
+                "receiving file {file} from peer {peer} failed: {reason}"
+            ))),
+        }
+    }
+
     // ----- Answers to our requests -----
 
     fn on_reply(
@@ -1141,6 +1500,20 @@ impl Peer {
     }
 }
 
+/// Where a store or request goes next; see [`Peer::route`].
+enum Route {
+    Here,
+    Onward { to: PeerId, target: Target },
+    Nowhere,
+}
+
+fn not_found(file: FileName, requester: PeerId, me: PeerId) -> Action {
+    Action::Send {
+        to: requester,
+        message: Message::NotFound { file, from: me },
+    }
+}
+
 fn member(successors: Successors) -> Phase {
     Phase::Member {
         first: Successor::new(successors.first),
@@ -1174,6 +1547,15 @@ fn ok(source: Source) -> Action {
     }
 }
 
+fn unexpected(source: Source) -> Action {
+    Action::Reply {
+        to: source,
+        message: Message::Error {
+            reason: ErrorReason::Unexpected,
+        },
+    }
+}
+
 fn refuse(newcomer: PeerId, reason: RefuseReason) -> Action {
     Action::Send {
         to: newcomer,
@@ -1191,7 +1573,7 @@ fn misaddressed(message: &Message, me: PeerId) -> Action {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::command::FileName;
+    use crate::ring::FileName;
     use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 
     const INTERVAL: Duration = Duration::from_secs(30);
@@ -1509,7 +1891,7 @@ mod tests {
     fn a_join_that_circles_the_ring_is_refused() {
         let now = Instant::now();
         let mut peer = member_peer(4, 5, 8, now);
-        let actions = peer.handle(join(15, 2, MAX_JOIN_HOPS), now);
+        let actions = peer.handle(join(15, 2, MAX_HOPS), now);
         assert_eq!(requests(&actions), [(15, "REFUSE no-place".into())]);
     }
 
@@ -1950,12 +2332,290 @@ mod tests {
         assert_eq!(peer.successors(), Some(ids(19, 2)));
     }
 
+    // ----- Files -----
+
+    /// The files a test peer holds.
+    #[derive(Debug)]
+    struct Holding(Vec<&'static str>);
+
+    impl Files for Holding {
+        fn has(&self, file: FileName) -> bool {
+            self.0.contains(&file.to_string().as_str())
+        }
+    }
+
+    fn name(text: &str) -> FileName {
+        FileName::parse(text).expect("a valid name")
+    }
+
+    /// A teaching-ring peer holding `files`, whose first predecessor has
+    /// pinged.
+    fn holder(
+        id: u8,
+        first: u8,
+        second: u8,
+        predecessor: u8,
+        files: Vec<&'static str>,
+        now: Instant,
+    ) -> Peer {
+        let mut peer = member_peer(id, first, second, now).with_files(Box::new(Holding(files)));
+        peer.handle(ping_from(predecessor, id, Ordinal::First), now);
+        peer
+    }
+
+    fn store(file: &str, origin: u8, hops: u32, target: Target) -> Event {
+        received(
+            Message::Store {
+                file: name(file),
+                origin: PeerId(origin),
+                hops,
+                target,
+            },
+            tcp(),
+        )
+    }
+
+    fn request(file: &str, origin: u8, hops: u32, target: Target) -> Event {
+        received(
+            Message::Request {
+                file: name(file),
+                origin: PeerId(origin),
+                hops,
+                target,
+            },
+            tcp(),
+        )
+    }
+
     #[test]
-    fn store_and_request_are_not_yet_available() {
+    fn store_2067_travels_from_8_to_19() {
         let now = Instant::now();
-        let mut peer = member_peer(2, 4, 5, now);
-        let file = FileName::parse("2067").expect("valid");
-        let actions = peer.handle(Event::Typed(Command::Store(file)), now);
+        let mut eight = holder(8, 9, 14, 5, vec!["2067"], now);
+        let actions = eight.handle(Event::Typed(Command::Store(name("2067"))), now);
+        assert_eq!(
+            printed(&actions),
+            ["Store 2067 request forwarded to my successor"]
+        );
+        assert_eq!(requests(&actions), [(9, "STORE 2067 8 1 search".into())]);
+
+        let mut fourteen = holder(14, 19, 2, 9, vec![], now);
+        let actions = fourteen.handle(store("2067", 8, 2, Target::Search), now);
+        assert_eq!(
+            printed(&actions),
+            ["Store 2067 request forwarded to my successor"]
+        );
+        assert_eq!(requests(&actions), [(19, "STORE 2067 8 3 owner".into())]);
+
+        let mut nineteen = holder(19, 2, 4, 14, vec![], now);
+        let actions = nineteen.handle(store("2067", 8, 3, Target::Owner), now);
+        assert_eq!(printed(&actions), ["Store 2067 request accepted"]);
+        assert_eq!(requests(&actions), [(8, "FETCH 2067 19".into())]);
+
+        // 8 sends the file to 19 when asked, and only then.
+        let fetch = Message::Fetch {
+            file: name("2067"),
+            from: PeerId(19),
+        };
+        let actions = eight.handle(received(fetch.clone(), tcp()), now);
+        assert!(actions.contains(&Action::SendFile {
+            to: PeerId(19),
+            file: name("2067"),
+            purpose: Purpose::Store
+        }));
+        let actions = eight.handle(received(fetch, tcp()), now);
+        assert!(!actions.iter().any(|a| matches!(a, Action::SendFile { .. })));
+
+        // 19 takes the offer it expects.
+        let offer = Message::Offer {
+            file: name("2067"),
+            from: PeerId(8),
+            size: 5183,
+            purpose: Purpose::Store,
+        };
+        let actions = nineteen.handle(received(offer, tcp()), now);
+        assert!(printed(&actions).is_empty());
+        assert!(matches!(
+            actions.as_slice(),
+            [Action::ReceiveFile { size: 5183, .. }]
+        ));
+    }
+
+    #[test]
+    fn a_peer_that_is_responsible_accepts_a_store_at_once() {
+        let now = Instant::now();
+        let mut nineteen = holder(19, 2, 4, 14, vec!["2067"], now);
+        let actions = nineteen.handle(Event::Typed(Command::Store(name("2067"))), now);
+        assert_eq!(printed(&actions), ["Store 2067 request accepted"]);
+        assert!(requests(&actions).is_empty());
+    }
+
+    #[test]
+    fn a_hash_that_wraps_belongs_to_the_smallest_peer() {
+        // 2012 mod 256 = 220, after 19: peer 2 is responsible.
+        let now = Instant::now();
+        let mut nineteen = holder(19, 2, 4, 14, vec![], now);
+        let actions = nineteen.handle(store("2012", 8, 3, Target::Search), now);
+        assert_eq!(requests(&actions), [(2, "STORE 2012 8 4 owner".into())]);
+        let mut two = holder(2, 4, 5, 19, vec![], now);
+        let actions = two.handle(store("2012", 8, 4, Target::Search), now);
+        assert_eq!(printed(&actions), ["Store 2012 request accepted"]);
+    }
+
+    #[test]
+    fn a_peer_that_has_not_heard_its_predecessor_lets_the_ring_decide() {
+        // 19 is responsible for 2067 but has not been pinged yet: it passes
+        // the request on, and it comes back round marked for it.
+        let now = Instant::now();
+        let mut nineteen = member_peer(19, 2, 4, now).with_files(Box::new(Holding(vec!["2067"])));
+        let actions = nineteen.handle(Event::Typed(Command::Store(name("2067"))), now);
+        assert_eq!(requests(&actions), [(2, "STORE 2067 19 1 search".into())]);
+        let actions = nineteen.handle(store("2067", 19, 6, Target::Owner), now);
+        assert_eq!(printed(&actions), ["Store 2067 request accepted"]);
+        assert!(requests(&actions).is_empty());
+    }
+
+    #[test]
+    fn storing_a_missing_file_sends_nothing() {
+        let now = Instant::now();
+        let mut eight = holder(8, 9, 14, 5, vec![], now);
+        let actions = eight.handle(Event::Typed(Command::Store(name("2067"))), now);
         assert!(matches!(actions.as_slice(), [Action::Warn(_)]));
+    }
+
+    #[test]
+    fn request_4103_travels_from_2_to_8_which_sends_it_directly() {
+        let now = Instant::now();
+        let mut two = holder(2, 4, 5, 19, vec![], now);
+        let actions = two.handle(Event::Typed(Command::Request(name("4103"))), now);
+        assert_eq!(
+            printed(&actions),
+            ["File request for 4103 has been sent to my successor"]
+        );
+        assert_eq!(requests(&actions), [(4, "REQUEST 4103 2 1 search".into())]);
+
+        let mut five = holder(5, 8, 9, 4, vec![], now);
+        let actions = five.handle(request("4103", 2, 2, Target::Search), now);
+        assert_eq!(
+            printed(&actions),
+            ["Request for File 4103 has been received, but the file is not stored here"]
+        );
+        assert_eq!(requests(&actions), [(8, "REQUEST 4103 2 3 owner".into())]);
+
+        let mut eight = holder(8, 9, 14, 5, vec!["4103"], now);
+        let actions = eight.handle(request("4103", 2, 3, Target::Owner), now);
+        assert_eq!(
+            printed(&actions),
+            ["File 4103 is stored here", "Sending file 4103 to Peer 2"]
+        );
+        assert!(actions.contains(&Action::SendFile {
+            to: PeerId(2),
+            file: name("4103"),
+            purpose: Purpose::Request
+        }));
+        let actions = eight.handle(
+            Event::TransferFinished {
+                file: name("4103"),
+                peer: PeerId(2),
+                direction: Direction::Sent,
+                purpose: Purpose::Request,
+                outcome: Ok(()),
+            },
+            now,
+        );
+        assert_eq!(printed(&actions), ["The file has been sent"]);
+
+        let offer = Message::Offer {
+            file: name("4103"),
+            from: PeerId(8),
+            size: 20_543,
+            purpose: Purpose::Request,
+        };
+        let actions = two.handle(received(offer, tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            ["Peer 8 had File 4103", "Receiving File 4103 from Peer 8"]
+        );
+        let actions = two.handle(
+            Event::TransferFinished {
+                file: name("4103"),
+                peer: PeerId(8),
+                direction: Direction::Received,
+                purpose: Purpose::Request,
+                outcome: Ok(()),
+            },
+            now,
+        );
+        assert_eq!(printed(&actions), ["File 4103 received"]);
+    }
+
+    #[test]
+    fn a_request_for_a_file_nobody_has_gets_an_answer() {
+        let now = Instant::now();
+        let mut two = holder(2, 4, 5, 19, vec![], now);
+        two.handle(Event::Typed(Command::Request(name("4103"))), now);
+        let mut eight = holder(8, 9, 14, 5, vec![], now);
+        let actions = eight.handle(request("4103", 2, 3, Target::Owner), now);
+        assert_eq!(
+            printed(&actions),
+            ["Request for File 4103 has been received, but the file is not stored here"]
+        );
+        assert_eq!(requests(&actions), [(2, "NOTFOUND 4103 8".into())]);
+        let not_found = Message::NotFound {
+            file: name("4103"),
+            from: PeerId(8),
+        };
+        let actions = two.handle(received(not_found, tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            ["File 4103 was not found: Peer 8, which is responsible for it, does not have it"]
+        );
+    }
+
+    #[test]
+    fn requests_and_stores_stop_after_going_round_the_ring() {
+        let now = Instant::now();
+        let mut four = member_peer(4, 5, 8, now);
+        let actions = four.handle(request("4103", 2, MAX_HOPS, Target::Search), now);
+        assert_eq!(requests(&actions), [(2, "NOTFOUND 4103 4".into())]);
+        let actions = four.handle(store("4103", 2, MAX_HOPS, Target::Search), now);
+        assert!(matches!(
+            actions.as_slice(),
+            [Action::Reply { .. }, Action::Warn(_)]
+        ));
+    }
+
+    #[test]
+    fn a_peer_that_requests_a_file_it_holds_says_so() {
+        let now = Instant::now();
+        let mut eight = holder(8, 9, 14, 5, vec!["4103"], now);
+        let actions = eight.handle(Event::Typed(Command::Request(name("4103"))), now);
+        assert_eq!(printed(&actions), ["File 4103 is stored here"]);
+        assert!(requests(&actions).is_empty());
+    }
+
+    #[test]
+    fn offers_and_fetches_nobody_asked_for_are_refused() {
+        let now = Instant::now();
+        let mut two = holder(2, 4, 5, 19, vec!["4103"], now);
+        let offer = Message::Offer {
+            file: name("4103"),
+            from: PeerId(8),
+            size: 10,
+            purpose: Purpose::Request,
+        };
+        let actions = two.handle(received(offer, tcp()), now);
+        assert!(actions.contains(&unexpected(tcp())));
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, Action::ReceiveFile { .. }))
+        );
+        let fetch = Message::Fetch {
+            file: name("4103"),
+            from: PeerId(8),
+        };
+        let actions = two.handle(received(fetch, tcp()), now);
+        assert!(actions.contains(&unexpected(tcp())));
+        assert!(!actions.iter().any(|a| matches!(a, Action::SendFile { .. })));
     }
 }

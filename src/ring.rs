@@ -49,6 +49,48 @@ impl FromStr for PeerId {
     }
 }
 
+/// A file name of the ring: exactly four decimal digits, 0000-9999. The
+/// file itself is `NNNN.pdf` in a peer's directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FileName(u16);
+
+impl FileName {
+    /// Reads a four-digit name; anything else is not a file name of the
+    /// ring.
+    pub fn parse(text: &str) -> Option<FileName> {
+        if text.len() == 4 && text.bytes().all(|b| b.is_ascii_digit()) {
+            text.parse().ok().map(FileName)
+        } else {
+            None
+        }
+    }
+
+    /// The position of the file on the ring: its number modulo 256.
+    pub fn hash(self) -> u8 {
+        // The remainder of a division by 256 always fits in a byte.
+        (self.0 % 256) as u8
+    }
+}
+
+impl FromStr for FileName {
+    type Err = BadFileName;
+
+    fn from_str(text: &str) -> Result<FileName, BadFileName> {
+        FileName::parse(text).ok_or(BadFileName)
+    }
+}
+
+/// Why a piece of text is not a file name of the ring.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadFileName;
+
+impl fmt::Display for FileName {
+    /// Always four digits, so 0042 stays 0042.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:04}", self.0)
+    }
+}
+
 /// How many steps it takes to walk clockwise from `from` to `to`.
 ///
 /// The result is in 0..=255; walking from a position to itself takes no
@@ -172,6 +214,36 @@ mod tests {
         assert_eq!("007".parse(), Ok(PeerId(7)));
         for bad in ["", "256", "-1", "+3", " 3", "3 ", "x", "1.0"] {
             assert_eq!(bad.parse::<PeerId>(), Err(BadPeerId), "{bad:?}");
+        }
+    }
+
+    fn file(text: &str) -> FileName {
+        FileName::parse(text).expect("a valid name")
+    }
+
+    #[test]
+    fn hashes_of_the_reference() {
+        assert_eq!(file("2067").hash(), 19);
+        assert_eq!(file("4103").hash(), 7);
+        assert_eq!(file("2012").hash(), 220);
+        assert_eq!(file("0000").hash(), 0);
+        assert_eq!(file("9999").hash(), 15);
+        assert_eq!(file("0042").to_string(), "0042");
+    }
+
+    #[test]
+    fn file_names_are_exactly_four_digits() {
+        for bad in [
+            "",
+            "206",
+            "20677",
+            "abcd",
+            "-123",
+            "+123",
+            "20 67",
+            "２０６７",
+        ] {
+            assert_eq!(bad.parse::<FileName>(), Err(BadFileName), "{bad:?}");
         }
     }
 

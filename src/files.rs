@@ -1,0 +1,138 @@
+//! Files in a peer's directory, and moving them between peers.
+//!
+//! This is the glue between the state machine's decisions ("send file 4103
+//! to peer 2") and the stop-and-wait transfer of the `transfer` module: it
+//! opens the file, offers it to the other peer over TCP, runs the transfer
+//! on a socket of its own, and on the receiving side writes a temporary file
+//! that is renamed into place only once every byte has arrived, so that no
+//! reader ever sees half a file.
+
+use std::fs::{self, File};
+use std::io::{BufReader, BufWriter};
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use crate::message::{Message, Purpose};
+use crate::peer::Files;
+use crate::ring::FileName;
+use crate::tcp;
+use crate::transfer::{self, SenderConfig, TransferLog};
+
+/// The log the sending side of a transfer appends to.
+pub const SENDER_LOG: &str = "responding_log.txt";
+
+/// The log the receiving side of a transfer appends to.
+pub const RECEIVER_LOG: &str = "requesting_log.txt";
+
+/// A peer's directory, as the state machine sees it.
+#[derive(Debug)]
+pub struct Directory {
+    path: PathBuf,
+}
+
+impl Directory {
+    pub fn new(path: PathBuf) -> Directory {
+        Directory { path }
+    }
+
+    /// Where file `NNNN` is kept: `NNNN.pdf`.
+    pub fn stored_path(&self, file: FileName) -> PathBuf {
+        self.path.join(format!("{file}.pdf"))
+    }
+
+    /// Where a file arriving for `purpose` is saved: `NNNN.pdf` when it is
+    /// stored here, `received_NNNN.pdf` when this peer asked for it.
+    pub fn arrival_path(&self, file: FileName, purpose: Purpose) -> PathBuf {
+        match purpose {
+            Purpose::Store => self.stored_path(file),
+            Purpose::Request => self.path.join(format!("received_{file}.pdf")),
+        }
+    }
+
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Files for Directory {
+    fn has(&self, file: FileName) -> bool {
+        self.stored_path(file).is_file()
+    }
+}
+
+/// Offers file `NNNN.pdf` from `path` to the peer at `address` and, once it
+/// answers `READY`, sends it. Returns a sentence saying what went wrong.
+pub fn send_to_peer(
+    path: &Path,
+    offer: Message,
+    address: SocketAddr,
+    mut config: SenderConfig,
+    mut log: TransferLog,
+) -> Result<(), String> {
+    let Message::Offer { size, .. } = offer else {
+        return Err(format!("{offer} is not an offer"));
+    };
+    let file =
+        File::open(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    let socket = UdpSocket::bind((address.ip(), 0))
+        .map_err(|error| format!("cannot open a UDP socket: {error}"))?;
+    let asked_at = Instant::now();
+    let port = match tcp::request(address, &offer) {
+        Some(Message::Ready { port }) => port,
+        Some(other) => return Err(format!("the offer was answered with {other}")),
+        None => return Err("the offer was not answered".to_string()),
+    };
+    // The offer and its answer make a first round trip for the timeout
+    // estimator: longer than a datagram's, so a safe start.
+    config.first_rtt = Some(asked_at.elapsed());
+    let receiver = SocketAddr::new(address.ip(), port);
+    transfer::send_file(
+        &socket,
+        receiver,
+        BufReader::new(file),
+        size,
+        &config,
+        &mut log,
+    )
+    .map(|_| ())
+    .map_err(|error| error.to_string())
+}
+
+/// Receives `size` bytes on `socket` into a temporary file beside
+/// `final_path`, and renames it into place once complete. Returns the
+/// sender's address, for [`transfer::linger`].
+pub fn receive_to_path(
+    socket: &UdpSocket,
+    final_path: &Path,
+    size: u64,
+    log: &mut TransferLog,
+) -> Result<Option<SocketAddr>, String> {
+    let temporary = temporary_path(final_path);
+    let result = (|| {
+        let file = File::create(&temporary)
+            .map_err(|error| format!("cannot create {}: {error}", temporary.display()))?;
+        let (_, sender) = transfer::receive_file(socket, BufWriter::new(file), size, log)
+            .map_err(|error| error.to_string())?;
+        fs::rename(&temporary, final_path)
+            .map_err(|error| format!("cannot rename to {}: {error}", final_path.display()))?;
+        Ok(sender)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&temporary);
+    }
+    result
+}
+
+/// A name in the same directory (so the rename is atomic) that no other
+/// transfer, in this process or another sharing the directory, will use,
+/// and that never looks like a file of the ring.
+fn temporary_path(final_path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let name = final_path
+        .file_name()
+        .map_or_else(|| "file".into(), |name| name.to_string_lossy().into_owned());
+    final_path.with_file_name(format!(".{name}.partial-{}-{n}", std::process::id()))
+}
