@@ -138,8 +138,8 @@ pub enum Event {
         request: Message,
         reply: Option<Message>,
     },
-    /// The watch connection to a successor closed: its process has probably
-    /// ended.
+    /// The watch connection to a successor closed, or could not be opened:
+    /// its process has probably ended.
     LinkLost { peer: PeerId },
     /// The user typed a command.
     Typed(Command),

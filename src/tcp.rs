@@ -157,9 +157,9 @@ struct WatchShared {
 }
 
 impl Watch {
-    /// Opens a watch connection to `peer` on a thread of its own. When an
-    /// established connection closes, `Event::LinkLost` goes to the event
-    /// loop.
+    /// Opens a watch connection to `peer` on a thread of its own. When the
+    /// connection closes, or cannot be opened, `Event::LinkLost` goes to the
+    /// event loop.
     pub fn start(me: PeerId, peer: PeerId, address: SocketAddr, inputs: Sender<Input>) -> Watch {
         let shared = Arc::new(WatchShared {
             stopped: AtomicBool::new(false),
@@ -171,13 +171,20 @@ impl Watch {
             .name(format!("watch-{peer}"))
             .spawn(move || {
                 let shared = thread_shared;
-                let Some(mut reader) = open_watch(me, address, &shared) else {
-                    shared.failed.store(true, Ordering::SeqCst);
-                    return;
-                };
-                // Nothing is ever sent on a watch connection: this read returns
-                // only when the connection closes.
-                let _ = io::copy(&mut reader, &mut io::sink());
+                match open_watch(me, address, &shared) {
+                    // Nothing is ever sent on a watch connection: this read
+                    // returns only when the connection closes.
+                    Some(mut reader) => {
+                        let _ = io::copy(&mut reader, &mut io::sink());
+                    }
+                    None => shared.failed.store(true, Ordering::SeqCst),
+                }
+                // A watch that closes, or cannot even be opened, is reported
+                // either way: a successor that died just after answering its
+                // first ping refuses the connection rather than closing it.
+                // The state machine probes only a successor that has
+                // answered, so a peer that has not started yet is not
+                // suspected.
                 if !shared.stopped.load(Ordering::SeqCst) {
                     let _ = inputs.send(Input::Event(Event::LinkLost { peer }));
                 }

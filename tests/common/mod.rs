@@ -130,6 +130,9 @@ fn ports_are_free(port: u16) -> bool {
 struct Transcript {
     stdout: Vec<String>,
     stderr: Vec<String>,
+    /// When the reader thread read each line of `stdout`, index for index:
+    /// lets a benchmark time a line without racing the test's own thread.
+    stdout_times: Vec<Instant>,
     stdout_closed: bool,
     stderr_closed: bool,
 }
@@ -195,6 +198,7 @@ fn spawn_reader(source: impl Read + Send + 'static, shared: Arc<SharedTranscript
             // Read bytes rather than `String`s so that output that is not
             // UTF-8 shows up in the transcript instead of ending it.
             let read = reader.read_until(b'\n', &mut buffer).unwrap_or(0);
+            let read_at = Instant::now();
             let mut transcript = shared.lock();
             if read == 0 {
                 match stream {
@@ -207,7 +211,10 @@ fn spawn_reader(source: impl Read + Send + 'static, shared: Arc<SharedTranscript
             let line = buffer.strip_suffix(b"\n").unwrap_or(&buffer);
             let line = String::from_utf8_lossy(line).into_owned();
             match stream {
-                Stream::Stdout => transcript.stdout.push(line),
+                Stream::Stdout => {
+                    transcript.stdout.push(line);
+                    transcript.stdout_times.push(read_at);
+                }
                 Stream::Stderr => transcript.stderr.push(line),
             }
             shared.changed.notify_all();
@@ -513,6 +520,15 @@ impl Ring {
         self.peer(peer).output.lock().stdout.clone()
     }
 
+    /// Every line `peer` printed on standard output so far, each with the
+    /// moment the harness read it (within a millisecond or so of the print,
+    /// since peers flush every line).
+    pub fn lines_with_times(&self, peer: u8) -> Vec<(Instant, String)> {
+        let transcript = self.peer(peer).output.lock();
+        let times = transcript.stdout_times.iter().copied();
+        times.zip(transcript.stdout.iter().cloned()).collect()
+    }
+
     /// Every line `peer` printed on standard error so far.
     pub fn stderr_lines(&self, peer: u8) -> Vec<String> {
         self.peer(peer).output.lock().stderr.clone()
@@ -812,4 +828,164 @@ impl Drop for Ring {
             peer.terminate();
         }
     }
+}
+
+/// A directory of its own under the system's temporary directory, for a
+/// peer's `--dir`: created empty, and removed with everything in it when
+/// dropped (errors ignored, since that happens while cleaning up).
+///
+/// Its name holds the test process's id, a counter and a label (say, the
+/// ring's base port and the peer's identity), so no two directories of
+/// this run, or of another run on the machine, are the same.
+pub struct TempDir {
+    path: std::path::PathBuf,
+}
+
+impl TempDir {
+    /// Creates `p2p-test-<pid>-<n>-<label>` in the temporary directory.
+    pub fn new(label: &str) -> TempDir {
+        static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("p2p-test-{}-{n}-{label}", std::process::id());
+        let path = std::env::temp_dir().join(name);
+        // A leftover of an earlier run whose process had the same id.
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        TempDir { path }
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The path as a string, for a command line.
+    pub fn arg(&self) -> &str {
+        self.path
+            .to_str()
+            .expect("the temporary directory's path is UTF-8")
+    }
+
+    /// The path of `name` in this directory.
+    pub fn join(&self, name: &str) -> std::path::PathBuf {
+        self.path.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// One line of a transfer log (`responding_log.txt` of the sender,
+/// `requesting_log.txt` of the receiver): `<event> <time> <seq> <bytes> <ack>`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    /// `snd`, `rcv`, `Drop` or `RTX`.
+    pub event: String,
+    /// Seconds since the peer started.
+    pub time: f64,
+    pub seq: u64,
+    pub bytes: u64,
+    pub ack: u64,
+}
+
+/// Reads a transfer log, panicking (with the line) unless every line has
+/// the documented format: one of the four events, a time in seconds with
+/// exactly three decimals, and three whole numbers, separated by single
+/// spaces, the last line ending in a newline.
+pub fn read_transfer_log(path: &std::path::Path) -> Vec<LogLine> {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("cannot read the log {}: {e}", path.display()));
+    assert!(
+        text.is_empty() || text.ends_with('\n'),
+        "{}: the last line is cut short",
+        path.display()
+    );
+    text.lines()
+        .map(|line| {
+            let bad = || format!("{}: a malformed log line {line:?}", path.display());
+            let fields: Vec<&str> = line.split(' ').collect();
+            assert_eq!(fields.len(), 5, "{}", bad());
+            assert!(
+                ["snd", "rcv", "Drop", "RTX"].contains(&fields[0]),
+                "{}",
+                bad()
+            );
+            let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+            let time_ok = fields[1].split_once('.').is_some_and(|(whole, millis)| {
+                digits(whole) && millis.len() == 3 && digits(millis)
+            });
+            assert!(time_ok, "{}", bad());
+            let number = |s: &str| {
+                assert!(digits(s), "{}", bad());
+                s.parse::<u64>().unwrap_or_else(|_| panic!("{}", bad()))
+            };
+            LogLine {
+                event: fields[0].to_string(),
+                time: fields[1].parse().unwrap_or_else(|_| panic!("{}", bad())),
+                seq: number(fields[2]),
+                bytes: number(fields[3]),
+                ack: number(fields[4]),
+            }
+        })
+        .collect()
+}
+
+/// Checks a sender's log of transfers that all completed: every data
+/// segment's history starts with `snd` (or `Drop`, when its first attempt
+/// was dropped), goes on with only `Drop` and `RTX`, and ends with a real
+/// send, so every `Drop` is followed by an `RTX` of the same segment. A
+/// segment's history ends at the next line with another sequence number or
+/// at the next `snd`, so several transfers may share the log. Returns the
+/// number of `Drop` lines.
+pub fn assert_every_drop_is_retransmitted(log: &[LogLine]) -> usize {
+    let mut history: Vec<&LogLine> = Vec::new();
+    let mut drops = 0;
+    let check = |history: &[&LogLine]| {
+        let Some(first) = history.first() else {
+            return;
+        };
+        let last = history.last().unwrap();
+        assert!(
+            ["snd", "Drop"].contains(&first.event.as_str())
+                && history[1..]
+                    .iter()
+                    .all(|l| ["Drop", "RTX"].contains(&l.event.as_str()))
+                && ["snd", "RTX"].contains(&last.event.as_str()),
+            "the segment at {} went {:?}",
+            first.seq,
+            history.iter().map(|l| l.event.as_str()).collect::<Vec<_>>()
+        );
+    };
+    for line in log.iter().filter(|l| l.event != "rcv") {
+        if line.event == "Drop" {
+            drops += 1;
+        }
+        if history
+            .last()
+            .is_some_and(|h| h.seq != line.seq || line.event == "snd")
+        {
+            check(&history);
+            history.clear();
+        }
+        history.push(line);
+    }
+    check(&history);
+    drops
+}
+
+/// The first seed whose first draw at drop probability `drop` keeps the
+/// first segment and whose next few draws drop at least one: a lossy run
+/// whose sender's log starts with a plain `snd` and soon shows a `Drop`.
+/// A peer's first transfer uses its `--seed` as it is.
+pub fn seed_that_drops_soon_but_not_first(drop: f64) -> u64 {
+    (0..)
+        .find(|&seed| {
+            let mut generator = p2p::transfer::DropGenerator::new(seed);
+            generator.next_unit() >= drop && (0..3).any(|_| generator.next_unit() < drop)
+        })
+        .unwrap()
 }
