@@ -1,0 +1,458 @@
+//! Tests of the stop-and-wait transfer module on its own, over the loopback
+//! interface: a sender and a receiver in two threads of this process, each
+//! with a socket on a free port that the kernel picks, so these tests need
+//! no reserved port block and run beside any ring.
+//!
+//! What is checked is what the protocol promises (spec/protocol.md, "The
+//! file transfer (UDP)"): every byte arrives once and in order whatever the
+//! size and the simulated loss, the logs have the documented format, and
+//! the segments on the wire are the documented ones.
+
+mod common;
+
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use common::{
+    LogLine, TempDir, assert_every_drop_is_retransmitted, read_transfer_log,
+    seed_that_drops_soon_but_not_first,
+};
+use p2p::transfer::{
+    LINGER, SenderConfig, TimeoutRule, TransferError, TransferLog, TransferReport, linger,
+    receive_file, send_file,
+};
+
+/// The default MSS of a peer, as in the reference.
+const DEFAULT_MSS: usize = 1400;
+
+/// Far longer than any transfer of these tests takes on a busy machine; a
+/// passing test never waits this long.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+/// Deterministic bytes that look random: every byte value appears,
+/// newlines and zeros included, so nothing can pass by treating the file
+/// as text.
+fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed ^ 0x9e37_79b9;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+fn loopback() -> UdpSocket {
+    UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback socket")
+}
+
+fn config(mss: usize, drop_probability: f64, seed: u64) -> SenderConfig {
+    SenderConfig {
+        mss,
+        drop_probability,
+        seed,
+        timeout: TimeoutRule::Estimated,
+        first_rtt: None,
+    }
+}
+
+/// Starts a receiver of `size` bytes on a thread of its own. The bytes come
+/// back on the channel as soon as the last one has arrived; the thread then
+/// lingers, as a peer does, so that a repeated last segment is still
+/// acknowledged, but nobody waits for that.
+fn spawn_receiver(
+    size: u64,
+    mut log: TransferLog,
+) -> (SocketAddr, mpsc::Receiver<Result<Vec<u8>, TransferError>>) {
+    let socket = loopback();
+    let address = socket.local_addr().expect("an address");
+    let (done, outcome) = mpsc::channel();
+    thread::spawn(move || {
+        let mut received = Vec::new();
+        match receive_file(&socket, &mut received, size, &mut log) {
+            Ok((_, sender)) => {
+                let _ = done.send(Ok(received));
+                if let Some(sender) = sender {
+                    linger(&socket, sender, size, &mut log);
+                }
+            }
+            Err(error) => {
+                let _ = done.send(Err(error));
+            }
+        }
+    });
+    (address, outcome)
+}
+
+/// Sends `data` from one loopback socket to another with `config`, and
+/// returns what arrived and the sender's report.
+fn transfer_with_logs(
+    data: &[u8],
+    config: &SenderConfig,
+    sender_log: TransferLog,
+    receiver_log: TransferLog,
+) -> (Vec<u8>, TransferReport) {
+    let mut sender_log = sender_log;
+    let size = data.len() as u64;
+    let (receiver, outcome) = spawn_receiver(size, receiver_log);
+    let socket = loopback();
+    let report = send_file(&socket, receiver, data, size, config, &mut sender_log)
+        .unwrap_or_else(|e| panic!("sending {size} bytes with {config:?} failed: {e}"));
+    let received = outcome
+        .recv_timeout(DEADLINE)
+        .expect("the receiver finishes")
+        .unwrap_or_else(|e| panic!("receiving {size} bytes with {config:?} failed: {e}"));
+    (received, report)
+}
+
+fn transfer(data: &[u8], config: &SenderConfig) -> (Vec<u8>, TransferReport) {
+    transfer_with_logs(
+        data,
+        config,
+        TransferLog::disabled(),
+        TransferLog::disabled(),
+    )
+}
+
+/// Checks that `received` is `sent`, byte for byte, without printing
+/// megabytes when it is not.
+fn assert_same_bytes(received: &[u8], sent: &[u8], what: &str) {
+    if received == sent {
+        return;
+    }
+    let first_difference = received
+        .iter()
+        .zip(sent)
+        .position(|(a, b)| a != b)
+        .unwrap_or(received.len().min(sent.len()));
+    panic!(
+        "{what}: {} bytes arrived for {} sent; the first difference is at byte {first_difference}",
+        received.len(),
+        sent.len()
+    );
+}
+
+#[test]
+fn files_of_every_awkward_size_arrive_intact() {
+    for mss in [1, 7, DEFAULT_MSS] {
+        for len in [
+            0,
+            1,
+            mss - 1,
+            mss,
+            mss + 1,
+            2 * mss,
+            2 * mss + 1,
+            10 * mss - 1,
+        ] {
+            let data = noise(len, len as u32);
+            let (received, report) = transfer(&data, &config(mss, 0.0, 1));
+            assert_same_bytes(&received, &data, &format!("{len} bytes at MSS {mss}"));
+            assert_eq!(
+                report.segments,
+                len.div_ceil(mss) as u64,
+                "{len} bytes at MSS {mss}"
+            );
+            assert_eq!(report.drops, 0);
+        }
+    }
+}
+
+#[test]
+fn three_mebibytes_arrive_intact_at_the_default_mss() {
+    let data = noise(3 << 20, 3);
+    let (received, report) = transfer(&data, &config(DEFAULT_MSS, 0.0, 1));
+    assert_same_bytes(&received, &data, "3 MiB");
+    assert_eq!(report.segments, (3u64 << 20).div_ceil(DEFAULT_MSS as u64));
+}
+
+#[test]
+fn the_largest_mss_fills_a_datagram() {
+    // 65443 bytes of data and the header fit one UDP datagram.
+    let mss = 65_443;
+    let data = noise(3 * mss + 5, 4);
+    let (received, report) = transfer(&data, &config(mss, 0.0, 1));
+    assert_same_bytes(&received, &data, "MSS 65443");
+    assert_eq!(report.segments, 4);
+}
+
+/// Sends `data` with drop probability `drop` and checks that it arrives
+/// whole and that some segments were in fact dropped and sent again.
+fn assert_lossy_transfer_is_intact(len: usize, mss: usize, drop: f64, seed: u64) {
+    let data = noise(len, seed as u32);
+    let (received, report) = transfer(&data, &config(mss, drop, seed));
+    assert_same_bytes(&received, &data, &format!("drop {drop}"));
+    assert!(
+        report.drops > 0,
+        "drop {drop}: nothing was dropped: {report:?}"
+    );
+    assert!(
+        report.retransmissions >= report.drops,
+        "drop {drop}: every drop needs a retransmission: {report:?}"
+    );
+    assert_eq!(report.segments, len.div_ceil(mss) as u64);
+}
+
+#[test]
+fn a_tenth_of_segments_dropped_still_delivers_every_byte() {
+    assert_lossy_transfer_is_intact(200_000, DEFAULT_MSS, 0.1, 11);
+}
+
+#[test]
+fn three_tenths_of_segments_dropped_still_delivers_every_byte() {
+    assert_lossy_transfer_is_intact(100_000, 1000, 0.3, 12);
+}
+
+#[test]
+fn half_the_segments_dropped_still_delivers_every_byte() {
+    assert_lossy_transfer_is_intact(60_000, 1000, 0.5, 13);
+}
+
+#[test]
+fn both_logs_record_every_segment_event_in_the_documented_format() {
+    let dir = TempDir::new("transfer-logs");
+    let sender_path = dir.join("responding_log.txt");
+    let receiver_path = dir.join("requesting_log.txt");
+    let mss = 300;
+    let drop = 0.3;
+    let seed = seed_that_drops_soon_but_not_first(drop);
+    let data = noise(20 * mss + 17, 5);
+    let start = Instant::now();
+    let (received, report) = transfer_with_logs(
+        &data,
+        &config(mss, drop, seed),
+        TransferLog::append_to(&sender_path, start),
+        TransferLog::append_to(&receiver_path, start),
+    );
+    assert_same_bytes(&received, &data, "logged transfer");
+    assert!(report.drops > 0);
+
+    let sent = read_transfer_log(&sender_path);
+    // As in the spec's example: `snd <t> 1 300 0`, then the acknowledgement.
+    assert_eq!(
+        (
+            sent[0].event.as_str(),
+            sent[0].seq,
+            sent[0].bytes,
+            sent[0].ack
+        ),
+        ("snd", 1, mss as u64, 0),
+        "{sent:?}"
+    );
+    assert_eq!(
+        (
+            sent[1].event.as_str(),
+            sent[1].seq,
+            sent[1].bytes,
+            sent[1].ack
+        ),
+        ("rcv", 0, 0, 1 + mss as u64),
+        "{sent:?}"
+    );
+    assert!(
+        sent.windows(2).all(|pair| pair[0].time <= pair[1].time),
+        "the times of the sender's log go backwards: {sent:?}"
+    );
+    // Every data segment is sent with the right seq and length...
+    let end = 1 + data.len() as u64;
+    for line in &sent {
+        match line.event.as_str() {
+            "snd" | "Drop" | "RTX" => {
+                assert!(line.seq >= 1 && line.seq < end, "{line:?}");
+                assert_eq!(line.bytes, (end - line.seq).min(mss as u64), "{line:?}");
+                assert_eq!(line.ack, 0, "{line:?}");
+                assert_eq!((line.seq - 1) % mss as u64, 0, "{line:?}");
+            }
+            _ => assert_eq!((line.seq, line.bytes), (0, 0), "{line:?}"),
+        }
+    }
+    // ...and every drop is followed by a retransmission of the same segment.
+    assert_eq!(
+        assert_every_drop_is_retransmitted(&sent) as u64,
+        report.drops
+    );
+    let segments = sent
+        .iter()
+        .filter(|l| l.event != "rcv")
+        .map(|l| l.seq)
+        .collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(segments.len() as u64, report.segments, "{sent:?}");
+    assert_eq!(sent.last().map(|l| l.ack), Some(end), "{sent:?}");
+
+    let got = read_transfer_log(&receiver_path);
+    let data_lines: Vec<&LogLine> = got.iter().filter(|l| l.event == "rcv").collect();
+    assert!(data_lines.len() as u64 >= report.segments, "{got:?}");
+    assert_eq!(
+        (data_lines[0].seq, data_lines[0].bytes, data_lines[0].ack),
+        (1, mss as u64, 0)
+    );
+    for line in &got {
+        match line.event.as_str() {
+            "rcv" => assert!(line.seq >= 1 && line.seq < end, "{line:?}"),
+            "snd" => assert_eq!((line.seq, line.bytes), (0, 0), "{line:?}"),
+            _ => panic!("the receiver logged {line:?}"),
+        }
+    }
+    assert!(got.iter().any(|l| l.event == "snd" && l.ack == end));
+}
+
+#[test]
+fn two_transfers_at_once_do_not_mix() {
+    let first = noise(300_000, 21);
+    let second = noise(250_001, 22);
+    let other = {
+        let data = second.clone();
+        thread::spawn(move || transfer(&data, &config(999, 0.1, 2)).0)
+    };
+    let (received, _) = transfer(&first, &config(1200, 0.1, 1));
+    let received_other = other.join().expect("the other transfer");
+    assert_same_bytes(&received, &first, "the first transfer");
+    assert_same_bytes(&received_other, &second, "the second transfer");
+}
+
+/// Waits up to a few seconds for one datagram on `socket`.
+fn receive(socket: &UdpSocket) -> Vec<u8> {
+    let mut buffer = vec![0u8; 65_536];
+    socket
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (len, _) = socket.recv_from(&mut buffer).expect("an answer within 5 s");
+    buffer.truncate(len);
+    buffer
+}
+
+fn data_segment(seq: u64, payload: &[u8]) -> Vec<u8> {
+    let mut datagram = format!("DATA {seq} 0 {}\n", payload.len()).into_bytes();
+    datagram.extend_from_slice(payload);
+    datagram
+}
+
+#[test]
+fn the_receiver_acknowledges_every_segment_and_keeps_each_byte_once() {
+    // The sender is played by hand, writing segments as the spec spells them.
+    let size = 10u64;
+    let (receiver, outcome) = spawn_receiver(size, TransferLog::disabled());
+    let sender = loopback();
+    let stranger = loopback();
+
+    sender
+        .send_to(&data_segment(1, b"\n\0abc"), receiver)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 6\n");
+    // A repeat is acknowledged again, not kept twice.
+    sender
+        .send_to(&data_segment(1, b"\n\0abc"), receiver)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 6\n");
+    // Ignored: a segment from another address, a header whose length
+    // disagrees with the data, and garbage.
+    stranger
+        .send_to(&data_segment(6, b"XXXXX"), receiver)
+        .unwrap();
+    sender.send_to(b"DATA 6 0 9\nshort", receiver).unwrap();
+    sender.send_to(b"\xff\xfe rubbish", receiver).unwrap();
+    // A segment that does not start at the next byte is only acknowledged.
+    sender.send_to(&data_segment(8, b"zz"), receiver).unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 6\n");
+    sender
+        .send_to(&data_segment(6, b"de\nf\0"), receiver)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 11\n");
+
+    let received = outcome
+        .recv_timeout(DEADLINE)
+        .expect("the receiver finishes")
+        .expect("the file arrives");
+    assert_eq!(received, b"\n\0abcde\nf\0");
+    // After the last byte, a repeat of the last segment (its ACK was lost,
+    // say) is still acknowledged while the receiver lingers.
+    sender
+        .send_to(&data_segment(6, b"de\nf\0"), receiver)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 11\n");
+    // The stranger never heard anything.
+    stranger.set_nonblocking(true).unwrap();
+    let mut buffer = [0u8; 100];
+    assert!(stranger.recv_from(&mut buffer).is_err());
+}
+
+#[test]
+fn linger_stops_once_the_sender_has_been_quiet_for_two_seconds() {
+    let socket = loopback();
+    let sender = loopback();
+    let sender_address = sender.local_addr().unwrap();
+    let receiver_address = socket.local_addr().unwrap();
+    let started = Instant::now();
+    let lingering = thread::spawn(move || {
+        linger(&socket, sender_address, 3, &mut TransferLog::disabled());
+        started.elapsed()
+    });
+    sender
+        .send_to(&data_segment(1, b"abc"), receiver_address)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 4\n");
+    let elapsed = lingering.join().unwrap();
+    assert!(
+        elapsed >= LINGER && elapsed < LINGER + Duration::from_secs(3),
+        "linger lasted {elapsed:?}"
+    );
+}
+
+#[test]
+fn the_sender_gives_up_when_the_receiver_goes_quiet_mid_transfer() {
+    // A receiver that acknowledges the first three segments by hand and is
+    // then never heard from again, as if it had crashed.
+    let receiver = loopback();
+    let receiver_address = receiver.local_addr().unwrap();
+    let mss = 100;
+    let data = noise(100 * mss, 31);
+    let sender = thread::spawn(move || {
+        let socket = loopback();
+        let started = Instant::now();
+        let result = send_file(
+            &socket,
+            receiver_address,
+            &data[..],
+            data.len() as u64,
+            &config(mss, 0.0, 1),
+            &mut TransferLog::disabled(),
+        );
+        (result, started.elapsed())
+    });
+    let mut next = 1u64;
+    while next < 1 + 3 * mss as u64 {
+        let mut buffer = vec![0u8; 65_536];
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (len, from) = receiver.recv_from(&mut buffer).expect("a segment");
+        let header_end = buffer[..len].iter().position(|&b| b == b'\n').unwrap();
+        let header = String::from_utf8_lossy(&buffer[..header_end]).into_owned();
+        let fields: Vec<&str> = header.split(' ').collect();
+        assert_eq!(fields[0], "DATA", "{header}");
+        let seq: u64 = fields[1].parse().unwrap();
+        if seq == next {
+            next += fields[3].parse::<u64>().unwrap();
+        }
+        receiver
+            .send_to(format!("ACK 0 {next}\n").as_bytes(), from)
+            .unwrap();
+    }
+    let (result, elapsed) = sender.join().unwrap();
+    assert!(
+        matches!(result, Err(TransferError::Silent { .. })),
+        "{result:?}"
+    );
+    // Five seconds of silence over at least five sends, with the timeout
+    // backing off to at most a second: well under ten seconds in all.
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "gave up after {elapsed:?}"
+    );
+    assert!(
+        elapsed >= Duration::from_secs(5),
+        "gave up after {elapsed:?}"
+    );
+}
