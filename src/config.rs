@@ -11,6 +11,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::message::MAX_SEGMENT_HEADER_LEN;
 use crate::ring::PeerId;
 
 /// The usage text shown by `--help` and after every usage error.
@@ -44,12 +45,9 @@ pub const MAX_BASE_PORT: u16 = u16::MAX - 255;
 /// UDP headers).
 pub const MAX_UDP_PAYLOAD: usize = 65_507;
 
-/// Room kept in each transfer datagram for the segment's ASCII header, which
-/// is far shorter than this.
-pub const SEGMENT_HEADER_ROOM: usize = 64;
-
-/// The largest MSS whose segments still fit in one datagram.
-pub const MAX_MSS: usize = MAX_UDP_PAYLOAD - SEGMENT_HEADER_ROOM;
+/// The largest MSS whose segments, header included, still fit in one
+/// datagram.
+pub const MAX_MSS: usize = MAX_UDP_PAYLOAD - MAX_SEGMENT_HEADER_LEN;
 
 /// The default MSS: a segment and its headers fit one Ethernet frame of
 /// 1500 bytes, so a transfer between two machines is not fragmented.

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use crate::message::{Message, Purpose};
 use crate::peer::Files;
-use crate::ring::FileName;
+use crate::ring::{FileName, PeerId};
 use crate::tcp;
 use crate::transfer::{self, SenderConfig, TransferLog};
 
@@ -63,23 +63,32 @@ impl Files for Directory {
 }
 
 /// Offers file `NNNN.pdf` from `path` to the peer at `address` and, once it
-/// answers `READY`, sends it. Returns a sentence saying what went wrong.
+/// answers `READY`, sends it. The size offered is that of the file opened,
+/// so that a file replaced in the meantime cannot be offered with one size
+/// and sent with another. Returns a sentence saying what went wrong.
 pub fn send_to_peer(
     path: &Path,
-    offer: Message,
+    offer: Offer,
     address: SocketAddr,
     mut config: SenderConfig,
     mut log: TransferLog,
 ) -> Result<(), String> {
-    let Message::Offer { size, .. } = offer else {
-        return Err(format!("{offer} is not an offer"));
-    };
     let file =
         File::open(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    let size = file
+        .metadata()
+        .map_err(|error| format!("cannot read the size of {}: {error}", path.display()))?
+        .len();
     let socket = UdpSocket::bind((address.ip(), 0))
         .map_err(|error| format!("cannot open a UDP socket: {error}"))?;
     let asked_at = Instant::now();
-    let port = match tcp::request(address, &offer) {
+    let message = Message::Offer {
+        file: offer.file,
+        from: offer.from,
+        size,
+        purpose: offer.purpose,
+    };
+    let port = match tcp::request(address, &message) {
         Some(Message::Ready { port }) => port,
         Some(other) => return Err(format!("the offer was answered with {other}")),
         None => return Err("the offer was not answered".to_string()),
@@ -100,9 +109,17 @@ pub fn send_to_peer(
     .map_err(|error| error.to_string())
 }
 
+/// What an `OFFER` says besides the size, which is read from the file.
+pub struct Offer {
+    pub file: FileName,
+    pub from: PeerId,
+    pub purpose: Purpose,
+}
+
 /// Receives `size` bytes on `socket` into a temporary file beside
 /// `final_path`, and renames it into place once complete. Returns the
-/// sender's address, for [`transfer::linger`].
+/// sender's address for [`transfer::linger`], or `None` for an empty file,
+/// which has no segments and so no sender.
 pub fn receive_to_path(
     socket: &UdpSocket,
     final_path: &Path,

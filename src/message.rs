@@ -504,6 +504,11 @@ impl fmt::Display for Message {
     }
 }
 
+/// The largest datagram UDP can carry. Reading into a buffer this big means
+/// an oversized datagram is seen whole and rejected by its length, instead
+/// of being cut short and perhaps mistaken for a valid message.
+pub const MAX_DATAGRAM: usize = 65_536;
+
 /// The longest header a segment of the file transfer can have, newline
 /// included: `DATA` and two 20-digit numbers and a length.
 pub const MAX_SEGMENT_HEADER_LEN: usize = 64;

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::config::{Config, Start};
 use crate::console;
-use crate::files::{self, Directory, RECEIVER_LOG, SENDER_LOG};
+use crate::files::{self, Directory, Offer, RECEIVER_LOG, SENDER_LOG};
 use crate::message::{ErrorReason, Message, Purpose};
 use crate::output::print_line;
 use crate::peer::{Action, ConnectionId, Direction, Event, Peer, Source, Successors, Timing};
@@ -165,18 +165,34 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
 
     loop {
         // Tick first whenever a deadline has passed, so that a steady stream
-        // of messages can never starve the timers.
+        // of messages can never starve the timers; then take at most one
+        // waiting input before looking at the clock again, so that timers
+        // can never starve the inputs either.
         let now = Instant::now();
-        let event = if now >= peer.next_deadline() {
-            Event::Tick
+        let deadline = peer.next_deadline();
+        let input = if deadline.is_some_and(|at| now >= at) {
+            if let Some(code) = node.carry_out(peer.handle(Event::Tick, now)) {
+                return Ok(code);
+            }
+            match received.try_recv() {
+                Ok(input) => input,
+                Err(_) => continue,
+            }
         } else {
-            match received.recv_timeout(peer.next_deadline() - now) {
-                Ok(Input::Event(event)) => event,
-                Ok(Input::Request { message, reply }) => node.accept_request(message, reply),
+            let waited = match deadline {
+                Some(at) => received.recv_timeout(at - now),
+                None => received.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match waited {
+                Ok(input) => input,
                 Err(RecvTimeoutError::Timeout) => continue,
                 // The loop holds a sender itself, so the channel stays open.
                 Err(RecvTimeoutError::Disconnected) => return Ok(1),
             }
+        };
+        let event = match input {
+            Input::Event(event) => event,
+            Input::Request { message, reply } => node.accept_request(message, reply),
         };
         let actions = peer.handle(event, Instant::now());
         if let Some(code) = node.carry_out(actions) {
@@ -184,7 +200,7 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
         }
         // Answers not given while handling the request will never come.
         node.pending_replies.clear();
-        node.keep_watching(&peer.watched_successors(), peer.id());
+        node.keep_watching(&peer.watched_successors());
     }
 }
 
@@ -311,11 +327,9 @@ impl Node {
         let directory = Directory::new(settings.dir.clone());
         let path = directory.stored_path(file);
         let log = TransferLog::append_to(&directory.log_path(SENDER_LOG), self.started_at);
-        let size = std::fs::metadata(&path).map_or(0, |metadata| metadata.len());
-        let offer = Message::Offer {
+        let offer = Offer {
             file,
             from: self.me,
-            size,
             purpose,
         };
         let address = peer_address(to, self.base_port);
@@ -361,7 +375,7 @@ impl Node {
         let inputs = self.inputs.clone();
         self.spawn("file-receiver", move || {
             let outcome = files::receive_to_path(&socket, &final_path, size, &mut log);
-            let sender = outcome.as_ref().ok().copied().flatten();
+            let linger_for = outcome.as_ref().ok().and_then(|sender| *sender);
             let _ = inputs.send(Input::Event(Event::TransferFinished {
                 file,
                 peer: from,
@@ -369,7 +383,7 @@ impl Node {
                 purpose,
                 outcome: outcome.map(|_| ()),
             }));
-            if let Some(sender) = sender {
+            if let Some(sender) = linger_for {
                 transfer::linger(&socket, sender, size, &mut log);
             }
         });
@@ -414,7 +428,7 @@ impl Node {
     /// Keeps one watch connection open to each successor in `successors`,
     /// and none to anyone else. A watch that could not connect (the
     /// successor has not started yet, say) is tried again on a later call.
-    fn keep_watching(&mut self, successors: &[PeerId], me: PeerId) {
+    fn keep_watching(&mut self, successors: &[PeerId]) {
         let now = Instant::now();
         let gone: Vec<PeerId> = self
             .watches
@@ -433,7 +447,7 @@ impl Node {
         for &peer in successors {
             if !self.watches.contains_key(&peer) {
                 let address = peer_address(peer, self.base_port);
-                let watch = Watch::start(me, peer, address, self.inputs.clone());
+                let watch = Watch::start(self.me, peer, address, self.inputs.clone());
                 self.watches.insert(peer, (watch, now));
             }
         }

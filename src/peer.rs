@@ -50,6 +50,9 @@ pub const PINGS_TO_CONFIRM: u32 = 3;
 /// How long a newcomer waits to be placed in the ring before giving up.
 pub const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a peer that is joining again waits between attempts.
+pub const REJOIN_RETRY: Duration = Duration::from_secs(1);
+
 /// How long a leaving peer waits for its predecessors to acknowledge.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -264,9 +267,12 @@ impl Successor {
     /// When this successor next needs attention: a probe, or the moment its
     /// silence becomes long enough to decide.
     fn next_deadline(&self) -> Option<Instant> {
+        // Until enough pings have gone unanswered, the next probe is the
+        // next thing to do; a decision deadline before it would be a
+        // deadline that passes without anything to decide.
         let decision = self
             .silent_since
-            .filter(|_| self.has_answered)
+            .filter(|_| self.has_answered && self.unanswered >= PINGS_TO_CONFIRM)
             .map(|since| since + self.silence_limit());
         let probe = self.probe_due_at();
         [decision, probe].into_iter().flatten().min()
@@ -312,6 +318,9 @@ enum Phase {
         via: PeerId,
         give_up_at: Instant,
         previous: Option<Successors>,
+        /// When to send the `JOIN`, if it has not been sent yet: a peer
+        /// that rejoins waits a little between attempts.
+        send_at: Option<Instant>,
     },
     /// In the ring. `first` is always known; `second` is `None` only while
     /// the ring is being repaired after a failure.
@@ -351,8 +360,6 @@ pub struct Peer {
     leaving: Option<Leaving>,
     /// The first and second predecessor, as last heard from pings.
     predecessors: [Option<Heard>; 2],
-    /// When any peer last pinged us, once one has.
-    last_pinged_at: Option<Instant>,
     /// A newcomer was placed after us before we knew our first
     /// predecessor; it must be told of its new second successor as soon as
     /// it pings.
@@ -366,6 +373,8 @@ pub struct Peer {
     /// Files typed with `Store` here and on their way to the peer
     /// responsible, which will fetch them.
     stores_under_way: Vec<FileName>,
+    /// `Quit` was typed during a repair; the peer leaves when it ends.
+    quit_after_repair: bool,
 }
 
 impl Peer {
@@ -394,13 +403,13 @@ impl Peer {
             repair: None,
             leaving: None,
             predecessors: [None, None],
-            last_pinged_at: None,
             change_owed_to_predecessor: false,
             next_ping_at: now,
             next_ping_seq: 0,
             files: Box::new(NoFiles),
             expected_offers: Vec::new(),
             stores_under_way: Vec::new(),
+            quit_after_repair: false,
         }
     }
 
@@ -448,30 +457,41 @@ impl Peer {
         fresh.then_some(heard.peer)
     }
 
+    /// When a predecessor last pinged us, if one has.
+    fn last_pinged_at(&self) -> Option<Instant> {
+        self.predecessors
+            .iter()
+            .flatten()
+            .map(|heard| heard.at)
+            .max()
+    }
+
     /// When the peer next needs an [`Event::Tick`], even if nothing else
     /// happens.
-    pub fn next_deadline(&self) -> Instant {
-        let mut deadline = self.next_ping_at;
-        let mut consider = |at: Option<Instant>| {
-            if let Some(at) = at {
-                deadline = deadline.min(at);
-            }
+    ///
+    /// `None` means there is nothing to do until an event arrives (a
+    /// stranded peer, say). Every deadline returned lies after the last
+    /// tick: handling a tick always moves the deadlines it was due for, so
+    /// the event loop never spins.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let leaving = self.leaving.as_ref().map(|l| l.give_up_at);
+        let by_phase = match &self.phase {
+            Phase::Joining {
+                give_up_at,
+                send_at,
+                ..
+            } => vec![Some(*give_up_at), *send_at],
+            Phase::Member { first, second } => vec![
+                Some(self.next_ping_at),
+                first.next_deadline(),
+                second.and_then(|s| s.next_deadline()),
+                self.repair.and_then(|r| r.ask_again_at),
+                self.last_pinged_at()
+                    .map(|at| at + self.timing.predecessor_memory()),
+            ],
+            Phase::Stranded => Vec::new(),
         };
-        consider(self.leaving.as_ref().map(|l| l.give_up_at));
-        match &self.phase {
-            Phase::Joining { give_up_at, .. } => consider(Some(*give_up_at)),
-            Phase::Member { first, second } => {
-                consider(first.next_deadline());
-                consider(second.and_then(|s| s.next_deadline()));
-            }
-            Phase::Stranded => {}
-        }
-        consider(self.repair.and_then(|r| r.ask_again_at));
-        consider(
-            self.last_pinged_at
-                .map(|at| at + self.timing.predecessor_memory()),
-        );
-        deadline
+        by_phase.into_iter().chain([leaving]).flatten().min()
     }
 
     /// Applies one event and returns what must be done about it, in order.
@@ -512,6 +532,7 @@ impl Peer {
                 give_up_at,
                 previous,
                 via,
+                ..
             } if now >= *give_up_at => {
                 let via = *via;
                 actions.push(Action::Warn(format!(
@@ -519,6 +540,16 @@ impl Peer {
                     JOIN_TIMEOUT.as_secs()
                 )));
                 self.end_failed_join(*previous, now, actions);
+                return;
+            }
+            Phase::Joining {
+                via,
+                send_at: Some(send_at),
+                previous,
+                ..
+            } if now >= *send_at => {
+                let (via, previous) = (*via, *previous);
+                self.start_joining(via, previous, now, actions);
                 return;
             }
             _ => {}
@@ -556,7 +587,7 @@ impl Peer {
     /// repaired around it.
     fn is_cut_off(&self, now: Instant) -> bool {
         let silent_too_long = self
-            .last_pinged_at
+            .last_pinged_at()
             .is_some_and(|at| now.saturating_duration_since(at) > self.timing.predecessor_memory());
         silent_too_long && matches!(self.phase, Phase::Member { .. })
     }
@@ -573,7 +604,6 @@ impl Peer {
             self.id,
             self.timing.predecessor_memory().as_secs_f64()
         )));
-        self.last_pinged_at = None;
         self.predecessors = [None, None];
         self.start_joining(via, previous, now, actions);
     }
@@ -584,7 +614,14 @@ impl Peer {
             return;
         };
         let mut dead = None;
-        for successor in std::iter::once(first).chain(second.as_mut()) {
+        let slots = [
+            (Some(first), Ordinal::First),
+            (second.as_mut(), Ordinal::Second),
+        ];
+        for (successor, which) in slots {
+            let Some(successor) = successor else {
+                continue;
+            };
             if successor.is_dead(now) {
                 dead.get_or_insert(successor.peer);
             } else if successor.probe_due_at().is_some_and(|at| now >= at) {
@@ -592,7 +629,9 @@ impl Peer {
                 successor.next_probe_at = Some(now + successor.probe_spacing());
                 let seq = self.next_ping_seq;
                 self.next_ping_seq = seq.wrapping_add(1);
-                actions.push(ping(self.id, successor.peer, Ordinal::First, seq));
+                // A probe names the same slot as a regular ping: the
+                // receiver learns its predecessors from this word.
+                actions.push(ping(self.id, successor.peer, which, seq));
             }
         }
         if let Some(dead) = dead {
@@ -787,7 +826,6 @@ impl Peer {
             Ordinal::Second => [1, 0],
         };
         self.predecessors[this_slot] = Some(Heard { peer, at: now });
-        self.last_pinged_at = Some(now);
         // A peer is one of our predecessors, never both: if it used to fill
         // the other slot, the ring has changed and that memory is stale.
         if self.predecessors[other_slot].is_some_and(|heard| heard.peer == peer) {
@@ -812,8 +850,13 @@ impl Peer {
             via,
             give_up_at: now + JOIN_TIMEOUT,
             previous,
+            send_at: None,
         };
         self.repair = None;
+        self.send_join(via, actions);
+    }
+
+    fn send_join(&self, via: PeerId, actions: &mut Vec<Action>) {
         actions.push(Action::Send {
             to: via,
             message: Message::Join {
@@ -851,6 +894,12 @@ impl Peer {
             )));
             actions.push(refuse(newcomer, RefuseReason::Duplicate));
         } else if !leaving && is_strictly_between(self.id.0, newcomer.0, first.0) {
+            if self.repair.is_some() {
+                // Our second successor is unknown, so we cannot give the
+                // newcomer two successors; it may try again in a moment.
+                actions.push(refuse(newcomer, RefuseReason::NoPlace));
+                return;
+            }
             self.accept_newcomer(newcomer, sender, now, actions);
         } else if hops >= MAX_HOPS {
             actions.push(Action::Warn(format!(
@@ -880,14 +929,13 @@ impl Peer {
         now: Instant,
         actions: &mut Vec<Action>,
     ) {
-        let Phase::Member { first, second } = &self.phase else {
+        let Some(Successors {
+            first: old_first,
+            second: old_second,
+        }) = self.successors()
+        else {
             return;
         };
-        let old_first = first.peer;
-        // While a repair is under way the old second successor is unknown;
-        // the newcomer then gets our first successor twice, as we would
-        // have, and its own repair sorts it out.
-        let old_second = second.map_or(old_first, |s| s.peer);
         actions.push(Action::Print(Line::JoinRequestReceived { newcomer }));
         self.change_successors(
             Successors {
@@ -1006,7 +1054,14 @@ impl Peer {
                 } else {
                     previous.first
                 };
-                self.start_joining(next_via, Some(previous), now, actions);
+                // Wait before trying again, so that a ring that cannot be
+                // reached costs one attempt a second, not a busy loop.
+                self.phase = Phase::Joining {
+                    via: next_via,
+                    give_up_at: now + REJOIN_RETRY + JOIN_TIMEOUT,
+                    previous: Some(previous),
+                    send_at: Some(now + REJOIN_RETRY),
+                };
             }
         }
     }
@@ -1043,6 +1098,15 @@ impl Peer {
     /// Tells both predecessors, as last heard from pings, which successors
     /// to take instead of us, and leaves once they have acknowledged.
     fn quit(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if self.repair.is_some() {
+            // Our second successor is unknown until the repair ends, and
+            // leaving now would look like a failure to our predecessors.
+            actions.push(Action::Warn(
+                "leaving as soon as the repair of this peer's successors is done".to_string(),
+            ));
+            self.quit_after_repair = true;
+            return;
+        }
         let Some(Successors { first, second }) = self.successors() else {
             // Not (fully) in the ring: nobody depends on us.
             actions.push(Action::Exit { code: 0 });
@@ -1082,17 +1146,19 @@ impl Peer {
         now: Instant,
         actions: &mut Vec<Action>,
     ) {
-        let Some(ours) = self.successors() else {
+        let Phase::Member { first, second } = &self.phase else {
             actions.push(Action::Warn(format!(
-                "ignored the departure of peer {leaving}: this peer's successors are not settled"
+                "ignored the departure of peer {leaving}: this peer is not in the ring"
             )));
             return;
         };
-        let new = if ours.first == leaving {
+        // During a repair the second successor is unknown, but a departing
+        // first successor names both of its own, which ends the repair.
+        let new = if first.peer == leaving {
             its
-        } else if ours.second == leaving {
+        } else if second.is_some_and(|second| second.peer == leaving) {
             Successors {
-                first: ours.first,
+                first: first.peer,
                 second: its.first,
             }
         } else {
@@ -1127,6 +1193,9 @@ impl Peer {
             )));
             self.phase = Phase::Stranded;
             self.repair = None;
+            if self.quit_after_repair {
+                actions.push(Action::Exit { code: 0 });
+            }
             return;
         };
         self.phase = Phase::Member {
@@ -1488,6 +1557,10 @@ impl Peer {
         };
         self.repair = None;
         self.next_ping_at = now;
+        if self.quit_after_repair {
+            self.quit_after_repair = false;
+            self.quit(now, actions);
+        }
     }
 
     fn successor_mut(&mut self, peer: PeerId) -> Option<&mut Successor> {
@@ -1694,7 +1767,7 @@ mod tests {
     fn pings_both_successors_at_once_and_then_every_interval() {
         let start = Instant::now();
         let mut peer = Peer::new(PeerId(2), ids(4, 5), Timing::new(INTERVAL), start);
-        assert_eq!(peer.next_deadline(), start);
+        assert_eq!(peer.next_deadline(), Some(start));
         let actions = peer.handle(Event::Tick, start);
         assert_eq!(printed(&actions), ["Ping requests sent to Peers 4 and 5"]);
         assert_eq!(
@@ -1706,11 +1779,11 @@ mod tests {
         );
         // Successors that have never answered are not probed: they may
         // simply not have started yet.
-        assert_eq!(peer.next_deadline(), start + INTERVAL);
+        assert_eq!(peer.next_deadline(), Some(start + INTERVAL));
         assert!(peer.handle(Event::Tick, start + INTERVAL / 2).is_empty());
         let actions = peer.handle(Event::Tick, start + INTERVAL);
         assert_eq!(printed(&actions), ["Ping requests sent to Peers 4 and 5"]);
-        assert_eq!(peer.next_deadline(), start + INTERVAL * 2);
+        assert_eq!(peer.next_deadline(), Some(start + INTERVAL * 2));
     }
 
     #[test]
@@ -1719,7 +1792,7 @@ mod tests {
         let mut peer = member_peer(2, 4, 5, start);
         let late = start + INTERVAL * 10;
         peer.handle(Event::Tick, late);
-        assert_eq!(peer.next_deadline(), late + INTERVAL);
+        assert_eq!(peer.next_deadline(), Some(late + INTERVAL));
     }
 
     #[test]
@@ -1989,7 +2062,7 @@ mod tests {
 
         let (mut peer, _) = Peer::joining(PeerId(15), PeerId(4), Timing::new(INTERVAL), now);
         peer.handle(Event::Tick, now);
-        assert_eq!(peer.next_deadline(), now + JOIN_TIMEOUT);
+        assert_eq!(peer.next_deadline(), Some(now + JOIN_TIMEOUT));
         let actions = peer.handle(Event::Tick, now + JOIN_TIMEOUT);
         assert_eq!(exit_code(&actions), Some(1));
     }
@@ -2036,7 +2109,7 @@ mod tests {
         let mut peer = member_peer(9, 14, 19, now);
         peer.handle(ping_from(8, 9, Ordinal::First), now);
         peer.handle(Event::Typed(Command::Quit), now);
-        assert_eq!(peer.next_deadline(), now + LEAVE_TIMEOUT);
+        assert_eq!(peer.next_deadline(), Some(now + LEAVE_TIMEOUT));
         let actions = peer.handle(Event::Tick, now + LEAVE_TIMEOUT);
         assert_eq!(exit_code(&actions), Some(0));
     }
@@ -2108,10 +2181,9 @@ mod tests {
     fn run_until(peer: &mut Peer, until: Instant, alive: &[u8]) -> Vec<(Instant, Action)> {
         let mut log = Vec::new();
         loop {
-            let at = peer.next_deadline();
-            if at > until {
+            let Some(at) = peer.next_deadline().filter(|&at| at <= until) else {
                 return log;
-            }
+            };
             for action in peer.handle(Event::Tick, at) {
                 if let Action::SendDatagram {
                     to,
@@ -2192,8 +2264,7 @@ mod tests {
             now += INTERVAL;
             peer.handle(Event::Tick, now);
             let late = now + Duration::from_millis(1000);
-            while peer.next_deadline() <= late {
-                let at = peer.next_deadline();
+            while let Some(at) = peer.next_deadline().filter(|&at| at <= late) {
                 let actions = peer.handle(Event::Tick, at);
                 assert!(printed(&actions).iter().all(|l| !l.contains("alive")));
             }
@@ -2617,5 +2688,111 @@ mod tests {
         let actions = two.handle(received(fetch, tcp()), now);
         assert!(actions.contains(&unexpected(tcp())));
         assert!(!actions.iter().any(|a| matches!(a, Action::SendFile { .. })));
+    }
+
+    // ----- The repair window and other corners -----
+
+    /// A peer 9 of the teaching ring whose successor 14 has just been
+    /// declared dead, and which is waiting for 19's answer.
+    fn repairing_nine(now: Instant) -> Peer {
+        let mut peer = answered_peer(9, 14, 19, now);
+        peer.handle(ping_from(8, 9, Ordinal::First), now);
+        peer.handle(ping_from(5, 9, Ordinal::Second), now);
+        declared_dead(&mut peer, 14, now);
+        assert_eq!(peer.successors(), None, "the repair is under way");
+        peer
+    }
+
+    #[test]
+    fn probes_name_the_slot_the_receiver_fills() {
+        let start = Instant::now();
+        let mut peer = answered_peer(8, 9, 14, start);
+        peer.handle(Event::LinkLost { peer: PeerId(14) }, start);
+        let actions = peer.handle(Event::Tick, start);
+        assert_eq!(datagrams(&actions), [(14, "PING 8 14 second 1".into())]);
+    }
+
+    #[test]
+    fn quit_during_a_repair_waits_for_it_to_end() {
+        let now = Instant::now();
+        let mut peer = repairing_nine(now);
+        let actions = peer.handle(Event::Typed(Command::Quit), now);
+        assert_eq!(exit_code(&actions), None);
+        assert!(requests(&actions).is_empty());
+        let query = Message::Query { from: PeerId(9) };
+        let actions = peer.handle(replied(19, query, query_reply(2, 4)), now);
+        assert_eq!(
+            requests(&actions),
+            [(8, "LEAVE 9 19 2".into()), (5, "LEAVE 9 19 2".into())]
+        );
+    }
+
+    #[test]
+    fn a_departing_first_successor_ends_a_repair() {
+        let now = Instant::now();
+        let mut peer = repairing_nine(now);
+        let leave = Message::Leave {
+            from: PeerId(19),
+            first: PeerId(2),
+            second: PeerId(4),
+        };
+        let actions = peer.handle(received(leave, tcp()), now);
+        assert_eq!(
+            printed(&actions),
+            [
+                "Peer 19 will depart from the network",
+                "My new first successor is Peer 2",
+                "My new second successor is Peer 4",
+            ]
+        );
+        assert_eq!(peer.successors(), Some(ids(2, 4)));
+    }
+
+    #[test]
+    fn a_newcomer_is_not_placed_during_a_repair() {
+        let now = Instant::now();
+        let mut peer = repairing_nine(now);
+        let actions = peer.handle(join(12, 8, 3), now);
+        assert_eq!(requests(&actions), [(12, "REFUSE no-place".into())]);
+    }
+
+    #[test]
+    fn no_deadline_is_left_in_the_past() {
+        // A stranded peer that was pinged long ago must not ask to be
+        // ticked again and again.
+        let start = Instant::now();
+        let mut peer = answered_peer(8, 9, 14, start);
+        peer.handle(ping_from(5, 8, Ordinal::First), start);
+        declared_dead(&mut peer, 9, start);
+        declared_dead(&mut peer, 14, start + Duration::from_secs(2));
+        let later = start + INTERVAL * 10;
+        peer.handle(Event::Tick, later);
+        assert!(peer.next_deadline().is_none_or(|at| at > later));
+        // Nor a successor whose link closed long after its last ping.
+        let mut peer = answered_peer(9, 14, 19, start);
+        peer.handle(Event::Tick, start + INTERVAL);
+        let lost = start + INTERVAL + Duration::from_secs(5);
+        peer.handle(Event::LinkLost { peer: PeerId(14) }, lost);
+        peer.handle(Event::Tick, lost);
+        assert!(peer.next_deadline().is_none_or(|at| at > lost));
+    }
+
+    #[test]
+    fn a_rejoining_peer_waits_between_attempts() {
+        let start = Instant::now();
+        let mut peer = answered_peer(14, 19, 2, start);
+        peer.handle(ping_from(9, 14, Ordinal::First), start);
+        let resumed = start + INTERVAL * 10;
+        peer.handle(Event::Tick, resumed);
+        let join = Message::Join {
+            newcomer: PeerId(14),
+            sender: PeerId(14),
+            hops: 0,
+        };
+        let actions = peer.handle(replied(19, join, None), resumed);
+        assert!(requests(&actions).is_empty());
+        assert_eq!(peer.next_deadline(), Some(resumed + REJOIN_RETRY));
+        let actions = peer.handle(Event::Tick, resumed + REJOIN_RETRY);
+        assert_eq!(requests(&actions), [(2, "JOIN 14 14 0".into())]);
     }
 }

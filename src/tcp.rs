@@ -28,14 +28,44 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one side waits for the other's line (a request or its reply).
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Incoming connections served at once; more are closed at once, so that a
+/// Incoming requests served at once; more are closed at once, so that a
 /// flood of idle connections cannot exhaust the peer's threads.
-const MAX_OPEN_CONNECTIONS: usize = 64;
+const MAX_OPEN_REQUESTS: usize = 64;
+
+/// Watch connections held open at once. A peer has two watchers (its two
+/// predecessors), a few more while the ring changes; they get a limit of
+/// their own so that long-lived watches can never use up the requests'.
+const MAX_OPEN_WATCHES: usize = 16;
+
+/// How many connections of each kind are open, to enforce the limits.
+#[derive(Default)]
+struct OpenConnections {
+    requests: AtomicUsize,
+    watches: AtomicUsize,
+}
+
+/// Takes one place of a counted kind if one is free; the place is given
+/// back when the returned guard is dropped.
+fn take_place(counter: &AtomicUsize, limit: usize) -> Option<Place<'_>> {
+    if counter.fetch_add(1, Ordering::SeqCst) >= limit {
+        counter.fetch_sub(1, Ordering::SeqCst);
+        return None;
+    }
+    Some(Place(counter))
+}
+
+struct Place<'a>(&'a AtomicUsize);
+
+impl Drop for Place<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
 
 /// Starts the thread that accepts connections on `listener` and serves each
 /// one on a thread of its own.
 pub fn spawn_listener(listener: TcpListener, inputs: Sender<Input>) -> io::Result<()> {
-    let open_connections = Arc::new(AtomicUsize::new(0));
+    let open = Arc::new(OpenConnections::default());
     thread::Builder::new()
         .name("tcp-listener".into())
         .spawn(move || {
@@ -47,22 +77,15 @@ pub fn spawn_listener(listener: TcpListener, inputs: Sender<Input>) -> io::Resul
                         continue;
                     }
                 };
-                if open_connections.fetch_add(1, Ordering::SeqCst) >= MAX_OPEN_CONNECTIONS {
-                    open_connections.fetch_sub(1, Ordering::SeqCst);
-                    eprintln!(
-                        "p2p: closed a TCP connection: {MAX_OPEN_CONNECTIONS} are open already"
-                    );
+                if open.requests.load(Ordering::SeqCst) >= MAX_OPEN_REQUESTS {
+                    eprintln!("p2p: closed a TCP connection: {MAX_OPEN_REQUESTS} are open already");
                     continue;
                 }
                 let inputs = inputs.clone();
-                let open_connections = Arc::clone(&open_connections);
-                let spawned =
-                    thread::Builder::new()
-                        .name("tcp-connection".into())
-                        .spawn(move || {
-                            serve_connection(stream, &inputs);
-                            open_connections.fetch_sub(1, Ordering::SeqCst);
-                        });
+                let open = Arc::clone(&open);
+                let spawned = thread::Builder::new()
+                    .name("tcp-connection".into())
+                    .spawn(move || serve_connection(stream, &inputs, &open));
                 if let Err(error) = spawned {
                     eprintln!("p2p: could not start a thread for a TCP connection: {error}");
                 }
@@ -72,7 +95,10 @@ pub fn spawn_listener(listener: TcpListener, inputs: Sender<Input>) -> io::Resul
 }
 
 /// Reads one request, hands it to the event loop and writes its reply.
-fn serve_connection(stream: TcpStream, inputs: &Sender<Input>) {
+fn serve_connection(stream: TcpStream, inputs: &Sender<Input>, open: &OpenConnections) {
+    let Some(request_place) = take_place(&open.requests, MAX_OPEN_REQUESTS) else {
+        return;
+    };
     let peer_address = stream
         .peer_addr()
         .map_or_else(|_| "an unknown address".to_string(), |a| a.to_string());
@@ -104,7 +130,13 @@ fn serve_connection(stream: TcpStream, inputs: &Sender<Input>) {
             return;
         }
     };
-    if let Message::Watch { .. } = message {
+    if let Message::Watch { from } = message {
+        // A watch moves from the requests' places to the watches' own.
+        drop(request_place);
+        let Some(_watch_place) = take_place(&open.watches, MAX_OPEN_WATCHES) else {
+            eprintln!("p2p: refused a watch from peer {from}: {MAX_OPEN_WATCHES} are open already");
+            return;
+        };
         // Hold the connection open until the watcher closes it or this
         // process ends; the closing is the whole message.
         if write_message(&mut writer, &Message::Ok).is_ok() && set_timeouts(&writer, None).is_ok() {

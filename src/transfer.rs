@@ -33,7 +33,7 @@ use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::message::{MAX_SEGMENT_HEADER_LEN, Segment};
+use crate::message::{MAX_DATAGRAM, MAX_SEGMENT_HEADER_LEN, Segment};
 
 /// The number of the first byte of a file, as in the reference.
 pub const INITIAL_SEQ: u64 = 1;
@@ -125,6 +125,9 @@ pub enum TransferError {
     ShortFile { expected: u64, read: u64 },
     /// One segment was tried this many times without an acknowledgement.
     TooManyAttempts { attempts: u32 },
+    /// The size announced cannot be numbered: its last byte would pass the
+    /// largest sequence number.
+    TooLarge { size: u64 },
 }
 
 impl fmt::Display for TransferError {
@@ -143,6 +146,9 @@ impl fmt::Display for TransferError {
                     f,
                     "the file holds {read} bytes, not the {expected} announced"
                 )
+            }
+            TransferError::TooLarge { size } => {
+                write!(f, "{size} bytes cannot be numbered from {INITIAL_SEQ}")
             }
             TransferError::TooManyAttempts { attempts } => write!(
                 f,
@@ -344,7 +350,7 @@ pub fn send_file(
     let mut datagram = Vec::with_capacity(MAX_SEGMENT_HEADER_LEN + config.mss);
     let mut answer = vec![0u8; MAX_SEGMENT_HEADER_LEN + 1];
     let mut seq = INITIAL_SEQ;
-    let end = INITIAL_SEQ + size;
+    let end = end_of(size)?;
     while seq < end {
         let len = (end - seq).min(config.mss as u64) as usize;
         file.read_exact(&mut chunk[..len])
@@ -501,10 +507,10 @@ pub fn receive_file(
         elapsed: Duration::ZERO,
         smoothed_rtt: None,
     };
-    let mut buffer = vec![0u8; 65_536];
+    let mut buffer = vec![0u8; MAX_DATAGRAM];
     let mut reply = Vec::new();
     let mut expected = INITIAL_SEQ;
-    let end = INITIAL_SEQ + size;
+    let end = end_of(size)?;
     // The first segment fixes who the sender is; datagrams from anyone else
     // are ignored.
     let mut sender: Option<SocketAddr> = None;
@@ -553,8 +559,8 @@ pub fn receive_file(
 /// for [`LINGER`], in case the last acknowledgement was lost and the sender
 /// is still waiting for it.
 pub fn linger(socket: &UdpSocket, sender: SocketAddr, size: u64, log: &mut TransferLog) {
-    let done_ack = INITIAL_SEQ + size;
-    let mut buffer = vec![0u8; 65_536];
+    let done_ack = INITIAL_SEQ.saturating_add(size);
+    let mut buffer = vec![0u8; MAX_DATAGRAM];
     let mut reply = Vec::new();
     if socket.set_read_timeout(Some(LINGER)).is_err() {
         return;
@@ -576,6 +582,14 @@ pub fn linger(socket: &UdpSocket, sender: SocketAddr, size: u64, log: &mut Trans
             log.record(LogEvent::Send, 0, 0, done_ack);
         }
     }
+}
+
+/// The sequence number just after the last byte of a file of `size` bytes,
+/// checked because the size comes from another peer.
+fn end_of(size: u64) -> Result<u64, TransferError> {
+    INITIAL_SEQ
+        .checked_add(size)
+        .ok_or(TransferError::TooLarge { size })
 }
 
 fn is_timeout(error: &io::Error) -> bool {
@@ -766,6 +780,18 @@ mod tests {
                 attempts: GIVE_UP_ATTEMPTS
             })
         ));
+    }
+
+    #[test]
+    fn an_impossible_size_is_refused_not_wrapped() {
+        let receiver = loopback();
+        let result = receive_file(
+            &receiver,
+            Vec::new(),
+            u64::MAX,
+            &mut TransferLog::disabled(),
+        );
+        assert!(matches!(result, Err(TransferError::TooLarge { .. })));
     }
 
     #[test]

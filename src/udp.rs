@@ -9,17 +9,12 @@ use std::net::UdpSocket;
 use std::sync::mpsc::Sender;
 use std::thread;
 
-use crate::message::Message;
+use crate::message::{MAX_DATAGRAM, Message};
 use crate::node::Input;
 use crate::peer::{Event, Source};
 
-/// The largest datagram UDP can carry. Reading into a buffer this big means
-/// an oversized datagram is seen whole and rejected by its length, instead
-/// of being cut short and perhaps mistaken for a valid message.
-const MAX_DATAGRAM: usize = 65_536;
-
 /// Starts the thread that reads datagrams from `socket` and sends each
-/// message to `events`. The thread ends when the event loop has gone.
+/// message to the event loop through `inputs`. The thread ends when the event loop has gone.
 pub fn spawn_receiver(socket: UdpSocket, inputs: Sender<Input>) -> std::io::Result<()> {
     thread::Builder::new()
         .name("udp-receiver".into())
