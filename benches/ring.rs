@@ -249,7 +249,7 @@ impl Signal {
     fn send(self, ring: &mut Ring, peer: u8) {
         match self {
             Signal::Kill => ring.kill(peer),
-            Signal::Stop => ring.stop(peer),
+            Signal::Stop => ring.freeze(peer),
         }
     }
 

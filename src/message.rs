@@ -3,7 +3,9 @@
 //!
 //! A message is one line of ASCII text: a verb in capitals, then fields
 //! separated by single spaces, then a newline. A UDP datagram carries exactly
-//! one line; a TCP connection carries a sequence of lines. Because every
+//! one line; a TCP connection carries one request line and one reply line (a
+//! `WATCH` connection then stays open). File segments, a header line and the
+//! bytes, are read by [`Segment`]. Because every
 //! message ends at a newline and is short (see [`MAX_LINE_LEN`]), a reader
 //! always knows where a message stops, whatever the socket hands it in one
 //! read. `spec/protocol.md` documents each message, its replies and its error
@@ -272,6 +274,8 @@ impl std::error::Error for ParseError {}
 impl Message {
     /// Parses one line, without its newline.
     pub fn parse(line: &str) -> Result<Message, ParseError> {
+        // The newline is not part of `line`, so the longest line allowed is
+        // one byte shorter than the limit.
         if line.len() >= MAX_LINE_LEN {
             return Err(ParseError::TooLong { len: line.len() });
         }
@@ -352,6 +356,8 @@ impl Message {
                 })
             }
             "STORE" | "REQUEST" => {
+                // `Fields` names the verb in its errors, which must outlive
+                // the line; hence the literal rather than `verb` itself.
                 let verb = if verb == "STORE" { "STORE" } else { "REQUEST" };
                 let mut f = Fields::new(verb, &fields, 4)?;
                 let (file, origin, hops, target) = (

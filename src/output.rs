@@ -10,7 +10,8 @@ use std::io::Write;
 
 use crate::ring::{FileName, PeerId};
 
-/// A line of the reference behaviour, with the values it mentions.
+/// A line a peer prints, with the values it mentions: the reference's lines,
+/// plus `FileNotFound`, which is ours.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Line {
     // Step 2: pings.
@@ -281,6 +282,13 @@ mod tests {
             (
                 Line::FileReceived { file: file("4103") },
                 "File 4103 received",
+            ),
+            (
+                Line::FileNotFound {
+                    file: file("0005"),
+                    peer: PeerId(5),
+                },
+                "File 0005 was not found: Peer 5, which is responsible for it, does not have it",
             ),
         ];
         for (line, text) in cases {

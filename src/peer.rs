@@ -395,6 +395,8 @@ impl Peer {
         (peer, actions)
     }
 
+    /// The parts every peer starts with. Its phase is a placeholder that
+    /// `new` and `joining` replace at once.
     fn blank(id: PeerId, timing: Timing, now: Instant) -> Peer {
         Peer {
             id,
@@ -436,7 +438,8 @@ impl Peer {
         }
     }
 
-    /// Both successors, when the peer is a member that knows both.
+    /// Both successors, or `None` while the peer is joining, stranded, or
+    /// repairing after a failure (when its second successor is unknown).
     pub fn successors(&self) -> Option<Successors> {
         match &self.phase {
             Phase::Member {

@@ -540,6 +540,7 @@ pub fn receive_file(
             expected += payload.len() as u64;
             report.segments += 1;
         } else {
+            // On the receiving side this counts repeats that arrived.
             report.retransmissions += 1;
         }
         Segment::Ack {

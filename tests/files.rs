@@ -674,7 +674,7 @@ fn files_of_awkward_sizes_arrive_intact() {
 }
 
 #[test]
-fn three_mebibytes_arrive_intact_at_the_default_mss() {
+fn a_request_of_three_mebibytes_arrives_intact_at_the_default_mss() {
     let contents = noise(3 << 20, 11);
     let mut ring = FileRing::start(&SMALL_RING, &[(8, "4103", &contents)], &[]);
     let arrived = request_and_receive(&mut ring, 2, 8, "4103", TRANSFER_DEADLINE);
@@ -708,17 +708,17 @@ fn assert_lossy_request_arrives_intact(len: usize, mss: usize, drop: f64) {
 }
 
 #[test]
-fn a_tenth_of_segments_dropped_still_delivers_every_byte() {
+fn a_request_with_a_tenth_of_segments_dropped_arrives_intact() {
     assert_lossy_request_arrives_intact(200_000, 1400, 0.1);
 }
 
 #[test]
-fn three_tenths_of_segments_dropped_still_delivers_every_byte() {
+fn a_request_with_three_tenths_of_segments_dropped_arrives_intact() {
     assert_lossy_request_arrives_intact(100_000, 1000, 0.3);
 }
 
 #[test]
-fn half_the_segments_dropped_still_delivers_every_byte() {
+fn a_request_with_half_the_segments_dropped_arrives_intact() {
     assert_lossy_request_arrives_intact(60_000, 1000, 0.5);
 }
 

@@ -596,12 +596,12 @@ fn a_frozen_peer_14_is_dropped_then_rejoins_when_it_wakes_up() {
     ring.wait_for_line(8, &response_received(14), DEADLINE);
 
     let before_stop = marks(&ring, &TEACHING_RING);
-    ring.stop(14);
+    ring.freeze(14);
     wait_for_repair_after_14_fails(&ring, &before_stop);
 
     let before_cont = marks(&ring, &TEACHING_RING);
     let stderr_before_cont = ring.stderr_mark(14);
-    ring.cont(14);
+    ring.thaw(14);
     // Nobody pings 14 any more: it finds out that it was dropped...
     ring.wait_for_stderr_containing_after(
         14,

@@ -715,13 +715,13 @@ impl Ring {
 
     /// Freezes `peer` with SIGSTOP: it stays alive, keeps its sockets, but
     /// answers nothing, like a peer on a machine that hangs.
-    pub fn stop(&mut self, peer: u8) {
+    pub fn freeze(&mut self, peer: u8) {
         self.signal(peer, "-STOP");
         self.peer_mut(peer).stopped = true;
     }
 
     /// Lets a frozen `peer` go on with SIGCONT.
-    pub fn cont(&mut self, peer: u8) {
+    pub fn thaw(&mut self, peer: u8) {
         self.signal(peer, "-CONT");
         self.peer_mut(peer).stopped = false;
     }
