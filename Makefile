@@ -80,7 +80,7 @@ test:
 	$(CARGO) test
 
 bench:
-	$(CARGO) bench --bench ring
+	$(CARGO) bench --bench ring --bench transfer
 
 clean:
 	@$(RING_SH) stop
