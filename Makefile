@@ -50,7 +50,7 @@ help:
 	@echo 'make status     which peers of which rings are running'
 	@echo 'make stop       stop every ring under run/ (or only BASE_PORT=N)'
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
-	@echo 'make bench      run the benchmarks, if any'
+	@echo 'make bench      failure detection, joins, idle cost and the transfer (about 4 minutes)'
 	@echo 'make clean      stop the rings, remove run/, cargo clean'
 
 build:

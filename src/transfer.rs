@@ -333,22 +333,8 @@ pub fn send_file(
     log: &mut TransferLog,
 ) -> Result<TransferReport, TransferError> {
     let started = Instant::now();
-    let mut estimator = RtoEstimator::new();
-    if let Some(rtt) = config.first_rtt {
-        estimator.record_sample(rtt);
-    }
-    let mut drops = DropGenerator::new(config.seed);
-    let mut report = TransferReport {
-        bytes: size,
-        segments: 0,
-        retransmissions: 0,
-        drops: 0,
-        elapsed: Duration::ZERO,
-        smoothed_rtt: None,
-    };
+    let mut sender = Sender::new(socket, receiver, config, log);
     let mut chunk = vec![0u8; config.mss];
-    let mut datagram = Vec::with_capacity(MAX_SEGMENT_HEADER_LEN + config.mss);
-    let mut answer = vec![0u8; MAX_SEGMENT_HEADER_LEN + 1];
     let mut seq = INITIAL_SEQ;
     let end = end_of(size)?;
     while seq < end {
@@ -361,129 +347,156 @@ pub fn send_file(
                 },
                 _ => TransferError::Io(error),
             })?;
-        let segment = Segment::Data {
-            seq,
-            ack: 0,
-            payload: &chunk[..len],
-        };
-        segment.encode(&mut datagram);
-        let wanted_ack = seq + len as u64;
-        send_one_segment(
-            socket,
-            receiver,
-            &datagram,
-            (seq, len, wanted_ack),
-            config,
-            (&mut estimator, &mut drops),
-            &mut answer,
-            log,
-            &mut report,
-        )?;
-        report.segments += 1;
-        seq = wanted_ack;
+        sender.send_segment(seq, &chunk[..len])?;
+        seq += len as u64;
     }
+    let mut report = sender.report;
+    report.bytes = size;
     report.elapsed = started.elapsed();
-    report.smoothed_rtt = estimator.smoothed_rtt();
+    report.smoothed_rtt = sender.estimator.smoothed_rtt();
     Ok(report)
 }
 
-/// Sends one segment until its acknowledgement arrives: the heart of
-/// stop-and-wait.
-#[allow(clippy::too_many_arguments)]
-fn send_one_segment(
-    socket: &UdpSocket,
+/// The sending side of one transfer: its socket, its timer and drop
+/// generator, and what it has counted so far.
+struct Sender<'a> {
+    socket: &'a UdpSocket,
     receiver: SocketAddr,
-    datagram: &[u8],
-    (seq, len, wanted_ack): (u64, usize, u64),
-    config: &SenderConfig,
-    (estimator, drops): (&mut RtoEstimator, &mut DropGenerator),
-    answer: &mut [u8],
-    log: &mut TransferLog,
-    report: &mut TransferReport,
-) -> Result<(), TransferError> {
-    let mut attempts = 0u32;
-    // Real transmissions (not simulated drops) and the time of the first
-    // one since the last acknowledgement, to tell a dead receiver from bad
-    // luck with the drop generator.
-    let mut transmissions = 0u32;
-    let mut silent_since: Option<Instant> = None;
-    let mut last_sent_at = Instant::now();
-    loop {
-        let timeout = match config.timeout {
-            TimeoutRule::Estimated => estimator.timeout(),
-            TimeoutRule::Fixed(timeout) => timeout,
-        };
-        let deadline = Instant::now() + timeout;
-        let event = if attempts == 0 {
-            LogEvent::Send
-        } else {
-            LogEvent::Retransmit
-        };
-        attempts += 1;
-        if drops.next_unit() < config.drop_probability {
-            log.record(LogEvent::Drop, seq, len, 0);
-            report.drops += 1;
-        } else {
-            socket.send_to(datagram, receiver)?;
-            log.record(event, seq, len, 0);
-            last_sent_at = Instant::now();
-            transmissions += 1;
-            silent_since.get_or_insert(last_sent_at);
-        }
-        if attempts > 1 {
-            report.retransmissions += 1;
-        }
-        if wait_for_ack(socket, receiver, wanted_ack, deadline, answer, log)? {
-            // Karn's rule: only a segment sent exactly once gives a round
-            // trip that is surely its own.
-            if transmissions == 1 {
-                estimator.record_sample(last_sent_at.elapsed());
-            }
-            return Ok(());
-        }
-        estimator.back_off();
-        if let Some(since) = silent_since {
-            let waited = since.elapsed();
-            if transmissions >= GIVE_UP_SENDS && waited >= GIVE_UP_SILENCE {
-                return Err(TransferError::Silent { waited });
-            }
-        }
-        if attempts >= GIVE_UP_ATTEMPTS {
-            return Err(TransferError::TooManyAttempts { attempts });
-        }
-    }
+    config: &'a SenderConfig,
+    log: &'a mut TransferLog,
+    estimator: RtoEstimator,
+    drops: DropGenerator,
+    report: TransferReport,
+    /// One buffer for every datagram sent, and one for every answer.
+    datagram: Vec<u8>,
+    answer: Vec<u8>,
 }
 
-/// Waits until `deadline` for the acknowledgement `wanted_ack`. Older
-/// acknowledgements (answers to a duplicate) and datagrams from anyone else
-/// are ignored. Returns whether the acknowledgement arrived.
-fn wait_for_ack(
-    socket: &UdpSocket,
-    receiver: SocketAddr,
-    wanted_ack: u64,
-    deadline: Instant,
-    answer: &mut [u8],
-    log: &mut TransferLog,
-) -> io::Result<bool> {
-    loop {
-        let now = Instant::now();
-        if now >= deadline {
-            return Ok(false);
+impl<'a> Sender<'a> {
+    fn new(
+        socket: &'a UdpSocket,
+        receiver: SocketAddr,
+        config: &'a SenderConfig,
+        log: &'a mut TransferLog,
+    ) -> Sender<'a> {
+        let mut estimator = RtoEstimator::new();
+        if let Some(rtt) = config.first_rtt {
+            estimator.record_sample(rtt);
         }
-        // A zero timeout would mean "wait for ever", hence the floor.
-        socket.set_read_timeout(Some((deadline - now).max(Duration::from_millis(1))))?;
-        let (len, from) = match socket.recv_from(answer) {
-            Ok(received) => received,
-            Err(error) if is_timeout(&error) => return Ok(false),
-            Err(error) => return Err(error),
-        };
-        if from != receiver {
-            continue;
+        Sender {
+            socket,
+            receiver,
+            config,
+            log,
+            estimator,
+            drops: DropGenerator::new(config.seed),
+            report: TransferReport {
+                bytes: 0,
+                segments: 0,
+                retransmissions: 0,
+                drops: 0,
+                elapsed: Duration::ZERO,
+                smoothed_rtt: None,
+            },
+            datagram: Vec::with_capacity(MAX_SEGMENT_HEADER_LEN + config.mss),
+            answer: vec![0u8; MAX_SEGMENT_HEADER_LEN + 1],
         }
-        if let Ok(Segment::Ack { seq, ack }) = Segment::decode(&answer[..len]) {
-            log.record(LogEvent::Receive, seq, 0, ack);
-            if ack == wanted_ack {
-                return Ok(true);
+    }
+
+    fn timeout(&self) -> Duration {
+        match self.config.timeout {
+            TimeoutRule::Estimated => self.estimator.timeout(),
+            TimeoutRule::Fixed(timeout) => timeout,
+        }
+    }
+
+    /// Sends the segment of `payload`, which starts at byte `seq`, until
+    /// its acknowledgement arrives: the heart of stop-and-wait.
+    fn send_segment(&mut self, seq: u64, payload: &[u8]) -> Result<(), TransferError> {
+        let len = payload.len();
+        let wanted_ack = seq + len as u64;
+        Segment::Data {
+            seq,
+            ack: 0,
+            payload,
+        }
+        .encode(&mut self.datagram);
+        let mut attempts = 0u32;
+        // Real transmissions (not simulated drops), and the time of the
+        // first one, tell a dead receiver from bad luck with the drops.
+        let mut transmissions = 0u32;
+        let mut silent_since: Option<Instant> = None;
+        let mut last_sent_at = Instant::now();
+        loop {
+            // Start the timer, then draw: a dropped segment waits for its
+            // timer like a lost one.
+            let deadline = Instant::now() + self.timeout();
+            let event = if attempts == 0 {
+                LogEvent::Send
+            } else {
+                LogEvent::Retransmit
+            };
+            attempts += 1;
+            if attempts > 1 {
+                self.report.retransmissions += 1;
+            }
+            if self.drops.next_unit() < self.config.drop_probability {
+                self.log.record(LogEvent::Drop, seq, len, 0);
+                self.report.drops += 1;
+            } else {
+                self.socket.send_to(&self.datagram, self.receiver)?;
+                self.log.record(event, seq, len, 0);
+                last_sent_at = Instant::now();
+                transmissions += 1;
+                silent_since.get_or_insert(last_sent_at);
+            }
+            if self.wait_for_ack(wanted_ack, deadline)? {
+                // Karn's rule: only a segment sent exactly once gives a
+                // round trip that is surely its own.
+                if transmissions == 1 {
+                    self.estimator.record_sample(last_sent_at.elapsed());
+                }
+                self.report.segments += 1;
+                return Ok(());
+            }
+            self.estimator.back_off();
+            if let Some(since) = silent_since {
+                let waited = since.elapsed();
+                if transmissions >= GIVE_UP_SENDS && waited >= GIVE_UP_SILENCE {
+                    return Err(TransferError::Silent { waited });
+                }
+            }
+            if attempts >= GIVE_UP_ATTEMPTS {
+                return Err(TransferError::TooManyAttempts { attempts });
+            }
+        }
+    }
+
+    /// Waits until `deadline` for the acknowledgement `wanted_ack`. Older
+    /// acknowledgements (answers to a repeat) and datagrams from anyone
+    /// else are ignored. Returns whether the acknowledgement arrived.
+    fn wait_for_ack(&mut self, wanted_ack: u64, deadline: Instant) -> io::Result<bool> {
+        loop {
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(false);
+            }
+            // A zero timeout would mean "wait for ever", hence the floor.
+            let wait = (deadline - now).max(Duration::from_millis(1));
+            self.socket.set_read_timeout(Some(wait))?;
+            let (len, from) = match self.socket.recv_from(&mut self.answer) {
+                Ok(received) => received,
+                Err(error) if is_timeout(&error) => return Ok(false),
+                Err(error) => return Err(error),
+            };
+            if from != self.receiver {
+                continue;
+            }
+            if let Ok(Segment::Ack { seq, ack }) = Segment::decode(&self.answer[..len]) {
+                self.log.record(LogEvent::Receive, seq, 0, ack);
+                if ack == wanted_ack {
+                    return Ok(true);
+                }
             }
         }
     }
