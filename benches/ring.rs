@@ -23,9 +23,11 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
+
+use support::{command_output, median, millis, print_heading, print_machine, worst};
 
 use std::fs;
-use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -69,7 +71,8 @@ fn main() {
         return;
     }
     let started = Instant::now();
-    print_machine();
+    print_machine("p2p ring benchmark, produced by `make bench` (cargo bench --bench ring)");
+    println!("ring: {}", ids_text(&TEACHING_RING));
     print_detection();
     print_join();
     print_idle_cost();
@@ -78,30 +81,6 @@ fn main() {
 }
 
 // ----- The machine -----
-
-/// Says where and how the figures were produced, since they mean little
-/// without it.
-fn print_machine() {
-    println!("p2p ring benchmark, produced by `make bench` (cargo bench --bench ring)");
-    println!(
-        "machine: {} cores (nproc), Linux {} (uname -r)",
-        command_output("nproc", &[]),
-        command_output("uname", &["-r"])
-    );
-    println!("peer binary: {}", env!("CARGO_BIN_EXE_p2p"));
-    println!("ring: {}", ids_text(&TEACHING_RING));
-}
-
-/// The trimmed standard output of a command, or `unknown` if it cannot run.
-fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
-}
 
 fn ids_text(ids: &[u8]) -> String {
     let ids: Vec<String> = ids.iter().map(u8::to_string).collect();
@@ -189,34 +168,6 @@ fn run_at_once<T: Send>(count: u32, trial: impl Fn(u32) -> T + Sync) -> Vec<T> {
 }
 
 // ----- Statistics -----
-
-/// The median of `values`: the middle one, or the mean of the two middle
-/// ones when there is an even number of them.
-fn median(values: &[Duration]) -> Duration {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    let middle = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) {
-        (sorted[middle - 1] + sorted[middle]) / 2
-    } else {
-        sorted[middle]
-    }
-}
-
-fn worst(values: &[Duration]) -> Duration {
-    values.iter().copied().max().unwrap_or_default()
-}
-
-/// Prints a blank line, then a section's title and the lines that explain
-/// its table, indented under the title, then a blank line.
-fn print_heading(lines: &[String]) {
-    println!();
-    for (index, line) in lines.iter().enumerate() {
-        let indent = if index == 0 { "" } else { "   " };
-        println!("{indent}{line}");
-    }
-    println!();
-}
 
 /// Seconds with millisecond precision, right-aligned in 8 columns.
 fn secs(duration: Duration) -> String {
@@ -441,10 +392,6 @@ fn print_join() {
         millis(best),
         millis(worst(&trials)),
     );
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1000.0
 }
 
 /// One join into a fresh, settled ring.

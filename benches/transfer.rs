@@ -26,11 +26,13 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+mod support;
+
+use support::{median, millis, print_heading, print_machine, worst};
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::process::Command;
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
@@ -99,7 +101,10 @@ fn main() {
         return;
     }
     let started = Instant::now();
-    print_machine();
+    println!();
+    print_machine(
+        "p2p transfer benchmark, produced by `make bench` (cargo bench --bench transfer)",
+    );
     let (rtts, outcomes) = run_all(&plan());
     print_transfers(&outcomes);
     print_bound(&rtts, &outcomes);
@@ -110,44 +115,7 @@ fn main() {
 
 // ----- The machine -----
 
-/// Says where and how the figures were produced, since they mean little
-/// without it.
-fn print_machine() {
-    println!();
-    println!("p2p transfer benchmark, produced by `make bench` (cargo bench --bench transfer)");
-    println!(
-        "machine: {} cores (nproc), Linux {} (uname -r)",
-        command_output("nproc", &[]),
-        command_output("uname", &["-r"])
-    );
-    println!("peer binary: {}", env!("CARGO_BIN_EXE_p2p"));
-}
-
-/// The trimmed standard output of a command, or `unknown` if it cannot run.
-fn command_output(program: &str, args: &[&str]) -> String {
-    Command::new(program)
-        .args(args)
-        .output()
-        .ok()
-        .filter(|output| output.status.success())
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
 // ----- Statistics and printing -----
-
-/// The median of `values`: the middle one, or the mean of the two middle
-/// ones when there is an even number of them.
-fn median(values: &[Duration]) -> Duration {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    let middle = sorted.len() / 2;
-    if sorted.len().is_multiple_of(2) {
-        (sorted[middle - 1] + sorted[middle]) / 2
-    } else {
-        sorted[middle]
-    }
-}
 
 /// The value below which `fraction` of `values` lie (nearest rank).
 fn percentile(values: &[Duration], fraction: f64) -> Duration {
@@ -157,23 +125,8 @@ fn percentile(values: &[Duration], fraction: f64) -> Duration {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn worst(values: &[Duration]) -> Duration {
-    values.iter().copied().max().unwrap_or_default()
-}
-
 fn best(values: &[Duration]) -> Duration {
     values.iter().copied().min().unwrap_or_default()
-}
-
-/// Prints a blank line, then a section's title and the lines that explain
-/// its table, indented under the title, then a blank line.
-fn print_heading(lines: &[String]) {
-    println!();
-    for (index, line) in lines.iter().enumerate() {
-        let indent = if index == 0 { "" } else { "   " };
-        println!("{indent}{line}");
-    }
-    println!();
 }
 
 /// Prints the conclusions under a table, indented like a heading.
@@ -186,10 +139,6 @@ fn print_conclusions(lines: &[String]) {
 
 fn micros(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e6
-}
-
-fn millis(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e3
 }
 
 /// Bytes per second in KiB/s.

@@ -17,8 +17,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, predecessors,
-    read_transfer_log, seed_that_drops_soon_but_not_first, successors,
+    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes,
+    predecessors, read_transfer_log, seed_that_drops_soon_but_not_first, successors,
 };
 
 /// The ping interval of these tests: short so that a peer soon knows its
@@ -270,24 +270,6 @@ fn wait_for_partial_file(dir: &TempDir, name: &str, len: u64, timeout: Duration)
 /// Reads a file that must exist now.
 fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-/// Checks that `received` is `sent`, byte for byte, without printing
-/// megabytes when it is not.
-fn assert_same_bytes(received: &[u8], sent: &[u8], what: &str) {
-    if received == sent {
-        return;
-    }
-    let first_difference = received
-        .iter()
-        .zip(sent)
-        .position(|(a, b)| a != b)
-        .unwrap_or(received.len().min(sent.len()));
-    panic!(
-        "{what}: {} bytes instead of the {} sent; they differ from byte {first_difference} on",
-        received.len(),
-        sent.len()
-    );
 }
 
 /// Checks that no temporary `.NAME.partial-*` file is left in `dir`.

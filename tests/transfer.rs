@@ -16,7 +16,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    LogLine, TempDir, assert_every_drop_is_retransmitted, read_transfer_log,
+    LogLine, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, read_transfer_log,
     seed_that_drops_soon_but_not_first,
 };
 use p2p::transfer::{
@@ -114,24 +114,6 @@ fn transfer(data: &[u8], config: &SenderConfig) -> (Vec<u8>, TransferReport) {
         TransferLog::disabled(),
         TransferLog::disabled(),
     )
-}
-
-/// Checks that `received` is `sent`, byte for byte, without printing
-/// megabytes when it is not.
-fn assert_same_bytes(received: &[u8], sent: &[u8], what: &str) {
-    if received == sent {
-        return;
-    }
-    let first_difference = received
-        .iter()
-        .zip(sent)
-        .position(|(a, b)| a != b)
-        .unwrap_or(received.len().min(sent.len()));
-    panic!(
-        "{what}: {} bytes arrived for {} sent; the first difference is at byte {first_difference}",
-        received.len(),
-        sent.len()
-    );
 }
 
 #[test]

@@ -989,3 +989,21 @@ pub fn seed_that_drops_soon_but_not_first(drop: f64) -> u64 {
         })
         .unwrap()
 }
+
+/// Checks that `received` is `sent`, byte for byte, without printing
+/// megabytes when it is not.
+pub fn assert_same_bytes(received: &[u8], sent: &[u8], what: &str) {
+    if received == sent {
+        return;
+    }
+    let first_difference = received
+        .iter()
+        .zip(sent)
+        .position(|(a, b)| a != b)
+        .unwrap_or(received.len().min(sent.len()));
+    panic!(
+        "{what}: {} bytes arrived for {} sent; the first difference is at byte {first_difference}",
+        received.len(),
+        sent.len()
+    );
+}
