@@ -84,9 +84,10 @@ impl fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
-/// How long to wait before trying again a watch connection that could not
-/// be made, so that a successor that is not running yet does not cost a
-/// connection attempt on every event.
+/// A watch connection that has ended (it could not be made, or it closed
+/// while its successor lives on) is opened again, but at most once this
+/// long after the last attempt, so that a successor that is not running
+/// yet does not cost a connection attempt on every event.
 const WATCH_RETRY: Duration = Duration::from_secs(1);
 
 /// What the other threads send to the event loop.
@@ -426,15 +427,16 @@ impl Node {
     }
 
     /// Keeps one watch connection open to each successor in `successors`,
-    /// and none to anyone else. A watch that could not connect (the
-    /// successor has not started yet, say) is tried again on a later call.
+    /// and none to anyone else. A watch that has ended (the successor has
+    /// not started yet, or its connection closed in a false alarm) is
+    /// opened again on a later call.
     fn keep_watching(&mut self, successors: &[PeerId]) {
         let now = Instant::now();
         let gone: Vec<PeerId> = self
             .watches
             .iter()
             .filter(|(peer, (watch, started_at))| {
-                let retry = watch.has_failed() && now - *started_at >= WATCH_RETRY;
+                let retry = watch.has_ended() && now - *started_at >= WATCH_RETRY;
                 !successors.contains(peer) || retry
             })
             .map(|(peer, _)| *peer)

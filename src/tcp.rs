@@ -183,8 +183,9 @@ struct WatchShared {
     /// Set when this peer no longer cares (the successor changed), so that
     /// the closing it causes is not reported as a failure.
     stopped: AtomicBool,
-    /// Set when the connection could not be made; the caller may try again.
-    failed: AtomicBool,
+    /// Set when the connection could not be made, or has closed: the
+    /// caller may open a new one.
+    ended: AtomicBool,
     stream: Mutex<Option<TcpStream>>,
 }
 
@@ -195,7 +196,7 @@ impl Watch {
     pub fn start(me: PeerId, peer: PeerId, address: SocketAddr, inputs: Sender<Input>) -> Watch {
         let shared = Arc::new(WatchShared {
             stopped: AtomicBool::new(false),
-            failed: AtomicBool::new(false),
+            ended: AtomicBool::new(false),
             stream: Mutex::new(None),
         });
         let thread_shared = Arc::clone(&shared);
@@ -203,14 +204,12 @@ impl Watch {
             .name(format!("watch-{peer}"))
             .spawn(move || {
                 let shared = thread_shared;
-                match open_watch(me, address, &shared) {
-                    // Nothing is ever sent on a watch connection: this read
-                    // returns only when the connection closes.
-                    Some(mut reader) => {
-                        let _ = io::copy(&mut reader, &mut io::sink());
-                    }
-                    None => shared.failed.store(true, Ordering::SeqCst),
+                // Nothing is ever sent on a watch connection: this read
+                // returns only when the connection closes.
+                if let Some(mut reader) = open_watch(me, address, &shared) {
+                    let _ = io::copy(&mut reader, &mut io::sink());
                 }
+                shared.ended.store(true, Ordering::SeqCst);
                 // A watch that closes, or cannot even be opened, is reported
                 // either way: a successor that died just after answering its
                 // first ping refuses the connection rather than closing it.
@@ -222,14 +221,14 @@ impl Watch {
                 }
             });
         if spawned.is_err() {
-            shared.failed.store(true, Ordering::SeqCst);
+            shared.ended.store(true, Ordering::SeqCst);
         }
         Watch { shared }
     }
 
-    /// True when the connection could not be made.
-    pub fn has_failed(&self) -> bool {
-        self.shared.failed.load(Ordering::SeqCst)
+    /// True when the connection could not be made, or has closed.
+    pub fn has_ended(&self) -> bool {
+        self.shared.ended.load(Ordering::SeqCst)
     }
 
     /// Closes the connection without reporting a failure.
