@@ -11,6 +11,8 @@
 
 mod common;
 
+use common::lines::*;
+
 use std::collections::BTreeMap;
 use std::ops::{Deref, DerefMut};
 use std::path::Path;
@@ -164,56 +166,6 @@ impl FileRing {
             }
         }
     }
-}
-
-fn pings_sent(first: u8, second: u8) -> String {
-    format!("Ping requests sent to Peers {first} and {second}")
-}
-
-fn ping_received(from: u8) -> String {
-    format!("Ping request message received from Peer {from}")
-}
-
-fn response_received(from: u8) -> String {
-    format!("Ping response received from Peer {from}")
-}
-
-fn store_forwarded(file: &str) -> String {
-    format!("Store {file} request forwarded to my successor")
-}
-
-fn store_accepted(file: &str) -> String {
-    format!("Store {file} request accepted")
-}
-
-fn request_sent(file: &str) -> String {
-    format!("File request for {file} has been sent to my successor")
-}
-
-fn not_stored_here(file: &str) -> String {
-    format!("Request for File {file} has been received, but the file is not stored here")
-}
-
-fn stored_here(file: &str) -> String {
-    format!("File {file} is stored here")
-}
-
-fn sending(file: &str, to: u8) -> String {
-    format!("Sending file {file} to Peer {to}")
-}
-
-const FILE_SENT: &str = "The file has been sent";
-
-fn peer_had(peer: u8, file: &str) -> String {
-    format!("Peer {peer} had File {file}")
-}
-
-fn receiving(file: &str, from: u8) -> String {
-    format!("Receiving File {file} from Peer {from}")
-}
-
-fn received(file: &str) -> String {
-    format!("File {file} received")
 }
 
 /// Reads the file at `path` once it exists.

@@ -9,6 +9,8 @@
 
 mod common;
 
+use common::lines::*;
+
 use std::collections::BTreeMap;
 
 use common::{DEADLINE, Ring, predecessors, successors};
@@ -25,54 +27,6 @@ const TEACHING_RING: [u8; 7] = [2, 4, 5, 8, 9, 14, 19];
 const WRAPPING_RING: [u8; 4] = [250, 253, 3, 7];
 
 // ----- The lines of the reference behaviour -----
-
-fn pings_sent(first: u8, second: u8) -> String {
-    format!("Ping requests sent to Peers {first} and {second}")
-}
-
-fn ping_received(from: u8) -> String {
-    format!("Ping request message received from Peer {from}")
-}
-
-fn response_received(from: u8) -> String {
-    format!("Ping response received from Peer {from}")
-}
-
-fn new_first(peer: u8) -> String {
-    format!("My new first successor is Peer {peer}")
-}
-
-fn new_second(peer: u8) -> String {
-    format!("My new second successor is Peer {peer}")
-}
-
-fn join_forwarded(newcomer: u8) -> String {
-    format!("Peer {newcomer} Join request forwarded to my successor")
-}
-
-fn join_received(newcomer: u8) -> String {
-    format!("Peer {newcomer} Join request received")
-}
-
-const SUCCESSOR_CHANGE: &str = "Successor Change request received";
-
-const JOIN_ACCEPTED: &str = "Join request has been accepted";
-
-fn first_successor(peer: u8) -> String {
-    format!("My first successor is Peer {peer}")
-}
-
-fn second_successor(peer: u8) -> String {
-    format!("My second successor is Peer {peer}")
-}
-
-fn will_depart(peer: u8) -> String {
-    format!("Peer {peer} will depart from the network")
-}
-
-fn no_longer_alive(peer: u8) -> String {
-    format!("Peer {peer} is no longer alive")
-}
 
 // ----- Helpers -----
 

@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::lines::*;
+
 use std::net::UdpSocket;
 use std::time::Instant;
 
@@ -13,18 +15,6 @@ use p2p::ring::PeerId;
 /// The ping interval of these tests: short so that the tests are quick, long
 /// enough that seven peers on two cores are not busy all the time.
 const INTERVAL: f64 = 0.2;
-
-fn pings_sent(first: u8, second: u8) -> String {
-    format!("Ping requests sent to Peers {first} and {second}")
-}
-
-fn ping_received(from: u8) -> String {
-    format!("Ping request message received from Peer {from}")
-}
-
-fn response_received(from: u8) -> String {
-    format!("Ping response received from Peer {from}")
-}
 
 /// Checks that every peer of `ids` pings its two successors, is pinged by
 /// its two predecessors, and hears both successors answer.

@@ -14,6 +14,8 @@
 
 #![allow(dead_code)]
 
+pub mod lines;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
