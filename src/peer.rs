@@ -322,12 +322,9 @@ enum Phase {
         /// that rejoins waits a little between attempts.
         send_at: Option<Instant>,
     },
-    /// In the ring. `first` is always known; `second` is `None` only while
-    /// the ring is being repaired after a failure.
-    Member {
-        first: Successor,
-        second: Option<Successor>,
-    },
+    /// In the ring. `first` is always known; `second` is being found again
+    /// for a moment after a failure.
+    Member { first: Successor, second: Second },
     /// Both successors failed, so this peer no longer knows anyone ahead
     /// of it in the ring.
     Stranded,
@@ -339,6 +336,30 @@ enum Phase {
 struct Leaving {
     waiting_for: Vec<PeerId>,
     give_up_at: Instant,
+}
+
+/// The second successor of a member.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Second {
+    Known(Successor),
+    /// A successor failed, and the peer is finding its new second one.
+    Repairing(Repair),
+}
+
+impl Second {
+    fn known(&self) -> Option<&Successor> {
+        match self {
+            Second::Known(successor) => Some(successor),
+            Second::Repairing(_) => None,
+        }
+    }
+
+    fn known_mut(&mut self) -> Option<&mut Successor> {
+        match self {
+            Second::Known(successor) => Some(successor),
+            Second::Repairing(_) => None,
+        }
+    }
 }
 
 /// The state of a repair after a successor failed: the peer asks its
@@ -356,7 +377,6 @@ pub struct Peer {
     id: PeerId,
     timing: Timing,
     phase: Phase,
-    repair: Option<Repair>,
     leaving: Option<Leaving>,
     /// The first and second predecessor, as last heard from pings.
     predecessors: [Option<Heard>; 2],
@@ -402,7 +422,6 @@ impl Peer {
             id,
             timing,
             phase: Phase::Stranded,
-            repair: None,
             leaving: None,
             predecessors: [None, None],
             change_owed_to_predecessor: false,
@@ -431,7 +450,7 @@ impl Peer {
         match &self.phase {
             Phase::Member { first, second } => {
                 let mut peers = vec![first.peer];
-                peers.extend(second.map(|s| s.peer));
+                peers.extend(second.known().map(|s| s.peer));
                 peers
             }
             _ => Vec::new(),
@@ -444,7 +463,7 @@ impl Peer {
         match &self.phase {
             Phase::Member {
                 first,
-                second: Some(second),
+                second: Second::Known(second),
             } => Some(Successors {
                 first: first.peer,
                 second: second.peer,
@@ -487,8 +506,8 @@ impl Peer {
             Phase::Member { first, second } => vec![
                 Some(self.next_ping_at),
                 first.next_deadline(),
-                second.and_then(|s| s.next_deadline()),
-                self.repair.and_then(|r| r.ask_again_at),
+                second.known().and_then(|s| s.next_deadline()),
+                self.repair().and_then(|r| r.ask_again_at),
                 self.last_pinged_at()
                     .map(|at| at + self.timing.predecessor_memory()),
             ],
@@ -568,10 +587,11 @@ impl Peer {
             return;
         }
         self.check_successors(now, actions);
-        if let Some(repair) = self.repair
-            && repair.ask_again_at.is_some_and(|at| now >= at)
+        if self
+            .repair()
+            .is_some_and(|repair| repair.ask_again_at.is_some_and(|at| now >= at))
         {
-            self.ask_for_successors(repair.dead, actions);
+            self.ask_for_successors(actions);
         }
         if now >= self.next_ping_at {
             self.ping_round(now, actions);
@@ -619,7 +639,7 @@ impl Peer {
         let mut dead = None;
         let slots = [
             (Some(first), Ordinal::First),
-            (second.as_mut(), Ordinal::Second),
+            (second.known_mut(), Ordinal::Second),
         ];
         for (successor, which) in slots {
             let Some(successor) = successor else {
@@ -650,7 +670,7 @@ impl Peer {
             return;
         };
         self.next_ping_seq = seq.wrapping_add(1);
-        if let Some(second) = second {
+        if let Second::Known(second) = second {
             actions.push(Action::Print(Line::PingRequestsSent {
                 first: first.peer,
                 second: second.peer,
@@ -658,7 +678,7 @@ impl Peer {
         }
         for (successor, which) in [
             (Some(first), Ordinal::First),
-            (second.as_mut(), Ordinal::Second),
+            (second.known_mut(), Ordinal::Second),
         ] {
             if let Some(successor) = successor {
                 successor.record_ping(now);
@@ -855,7 +875,6 @@ impl Peer {
             previous,
             send_at: None,
         };
-        self.repair = None;
         self.send_join(via, actions);
     }
 
@@ -897,7 +916,7 @@ impl Peer {
             )));
             actions.push(refuse(newcomer, RefuseReason::Duplicate));
         } else if !leaving && is_strictly_between(self.id.0, newcomer.0, first.0) {
-            if self.repair.is_some() {
+            if self.repair().is_some() {
                 // Our second successor is unknown, so we cannot give the
                 // newcomer two successors; it may try again in a moment.
                 actions.push(refuse(newcomer, RefuseReason::NoPlace));
@@ -1101,7 +1120,7 @@ impl Peer {
     /// Tells both predecessors, as last heard from pings, which successors
     /// to take instead of us, and leaves once they have acknowledged.
     fn quit(&mut self, now: Instant, actions: &mut Vec<Action>) {
-        if self.repair.is_some() {
+        if self.repair().is_some() {
             // Our second successor is unknown until the repair ends, and
             // leaving now would look like a failure to our predecessors.
             actions.push(Action::Warn(
@@ -1159,7 +1178,7 @@ impl Peer {
         // first successor names both of its own, which ends the repair.
         let new = if first.peer == leaving {
             its
-        } else if second.is_some_and(|second| second.peer == leaving) {
+        } else if second.known().is_some_and(|second| second.peer == leaving) {
             Successors {
                 first: first.peer,
                 second: its.first,
@@ -1185,7 +1204,7 @@ impl Peer {
         };
         actions.push(Action::Print(Line::NoLongerAlive { peer: dead }));
         let survivor = if first.peer == dead {
-            *second
+            second.known().copied()
         } else {
             Some(*first)
         };
@@ -1195,7 +1214,6 @@ impl Peer {
                 self.id
             )));
             self.phase = Phase::Stranded;
-            self.repair = None;
             if self.quit_after_repair {
                 actions.push(Action::Exit { code: 0 });
             }
@@ -1203,30 +1221,46 @@ impl Peer {
         };
         self.phase = Phase::Member {
             first: survivor,
-            second: None,
+            second: Second::Repairing(Repair {
+                dead,
+                ask_again_at: None,
+            }),
         };
-        self.ask_for_successors(dead, actions);
+        self.ask_for_successors(actions);
     }
 
-    fn ask_for_successors(&mut self, dead: PeerId, actions: &mut Vec<Action>) {
-        let Phase::Member { first, .. } = &self.phase else {
+    /// Asks the first successor for its successors, to end a repair.
+    fn ask_for_successors(&mut self, actions: &mut Vec<Action>) {
+        let Phase::Member {
+            first,
+            second: Second::Repairing(repair),
+        } = &mut self.phase
+        else {
             return;
         };
-        self.repair = Some(Repair {
-            dead,
-            ask_again_at: None,
-        });
+        repair.ask_again_at = None;
         actions.push(Action::Send {
             to: first.peer,
             message: Message::Query { from: self.id },
         });
     }
 
+    /// The repair under way, if any.
+    fn repair(&self) -> Option<Repair> {
+        match &self.phase {
+            Phase::Member {
+                second: Second::Repairing(repair),
+                ..
+            } => Some(*repair),
+            _ => None,
+        }
+    }
+
     /// The survivor's successors, `(x, y)`, complete the repair: our new
     /// second successor is `x`, unless the survivor has not noticed the
     /// failure yet and still names the dead peer, in which case it is `y`.
     fn finish_repair(&mut self, answer: Successors, now: Instant, actions: &mut Vec<Action>) {
-        let (Some(repair), Phase::Member { first, .. }) = (self.repair, &self.phase) else {
+        let (Some(repair), Phase::Member { first, .. }) = (self.repair(), &self.phase) else {
             return;
         };
         let second = if answer.first == repair.dead {
@@ -1496,7 +1530,7 @@ impl Peer {
             (Message::Query { .. }, reply) => {
                 let asked_survivor =
                     matches!(&self.phase, Phase::Member { first, .. } if first.peer == peer);
-                if self.repair.is_none() || !asked_survivor {
+                if self.repair().is_none() || !asked_survivor {
                     return; // A stale answer: the repair is over or moved on.
                 }
                 match reply {
@@ -1504,7 +1538,11 @@ impl Peer {
                         self.finish_repair(Successors { first, second }, now, actions)
                     }
                     _ => {
-                        if let Some(repair) = &mut self.repair {
+                        if let Phase::Member {
+                            second: Second::Repairing(repair),
+                            ..
+                        } = &mut self.phase
+                        {
                             repair.ask_again_at = Some(now + QUERY_RETRY);
                         }
                     }
@@ -1547,7 +1585,7 @@ impl Peer {
         actions.push(Action::Print(Line::NewSecondSuccessor { peer: new.second }));
         // A successor we keep keeps its liveness record.
         let keep = |peer: PeerId, phase: &Phase| match phase {
-            Phase::Member { first, second } => [Some(*first), *second]
+            Phase::Member { first, second } => [Some(*first), second.known().copied()]
                 .into_iter()
                 .flatten()
                 .find(|s| s.peer == peer)
@@ -1556,9 +1594,8 @@ impl Peer {
         };
         self.phase = Phase::Member {
             first: keep(new.first, &self.phase),
-            second: Some(keep(new.second, &self.phase)),
+            second: Second::Known(keep(new.second, &self.phase)),
         };
-        self.repair = None;
         self.next_ping_at = now;
         if self.quit_after_repair {
             self.quit_after_repair = false;
@@ -1569,7 +1606,7 @@ impl Peer {
     fn successor_mut(&mut self, peer: PeerId) -> Option<&mut Successor> {
         match &mut self.phase {
             Phase::Member { first, second } => std::iter::once(first)
-                .chain(second.as_mut())
+                .chain(second.known_mut())
                 .find(|s| s.peer == peer),
             _ => None,
         }
@@ -1593,7 +1630,7 @@ fn not_found(file: FileName, requester: PeerId, me: PeerId) -> Action {
 fn member(successors: Successors) -> Phase {
     Phase::Member {
         first: Successor::new(successors.first),
-        second: Some(Successor::new(successors.second)),
+        second: Second::Known(Successor::new(successors.second)),
     }
 }
 
