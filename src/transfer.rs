@@ -556,13 +556,7 @@ pub fn receive_file(
             // On the receiving side this counts repeats that arrived.
             report.retransmissions += 1;
         }
-        Segment::Ack {
-            seq: 0,
-            ack: expected,
-        }
-        .encode(&mut reply);
-        socket.send_to(&reply, from)?;
-        log.record(LogEvent::Send, 0, 0, expected);
+        acknowledge(socket, from, expected, &mut reply, log)?;
     }
     file.flush()?;
     report.elapsed = started.elapsed();
@@ -585,17 +579,25 @@ pub fn linger(socket: &UdpSocket, sender: SocketAddr, size: u64, log: &mut Trans
         }
         if let Ok(Segment::Data { seq, ack, payload }) = Segment::decode(&buffer[..len]) {
             log.record(LogEvent::Receive, seq, payload.len(), ack);
-            Segment::Ack {
-                seq: 0,
-                ack: done_ack,
-            }
-            .encode(&mut reply);
-            if socket.send_to(&reply, from).is_err() {
+            if acknowledge(socket, from, done_ack, &mut reply, log).is_err() {
                 return;
             }
-            log.record(LogEvent::Send, 0, 0, done_ack);
         }
     }
+}
+
+/// Tells the sender at `to` that every byte before `ack` has arrived.
+fn acknowledge(
+    socket: &UdpSocket,
+    to: SocketAddr,
+    ack: u64,
+    reply: &mut Vec<u8>,
+    log: &mut TransferLog,
+) -> io::Result<()> {
+    Segment::Ack { seq: 0, ack }.encode(reply);
+    socket.send_to(reply, to)?;
+    log.record(LogEvent::Send, 0, 0, ack);
+    Ok(())
 }
 
 /// The sequence number just after the last byte of a file of `size` bytes,
