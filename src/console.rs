@@ -10,6 +10,7 @@ use std::thread;
 
 use crate::command::parse_command;
 use crate::node::Input;
+use crate::output::diagnose;
 use crate::peer::Event;
 
 /// The longest line read as one command; a longer one is read in pieces,
@@ -43,7 +44,7 @@ pub fn spawn_stdin_reader(inputs: Sender<Input>) -> std::io::Result<()> {
                         }
                     }
                     Ok(None) => {}
-                    Err(error) => eprintln!("p2p: {error}"),
+                    Err(error) => diagnose!("{error}"),
                 }
             }
         })?;

@@ -8,18 +8,19 @@ use std::process::ExitCode;
 
 use p2p::config::{self, Invocation, USAGE};
 use p2p::node;
+use p2p::output::write_diagnostic;
 
 fn main() -> ExitCode {
     // A bug must never show a user a raw panic message and a backtrace hint;
     // say what happened in one line instead.
     std::panic::set_hook(Box::new(|info| {
-        eprintln!("p2p: internal error, please report it: {info}");
+        write_diagnostic(format_args!("internal error, please report it: {info}"));
     }));
 
     let invocation = match config::parse_args(std::env::args().skip(1)) {
         Ok(invocation) => invocation,
         Err(error) => {
-            eprintln!("p2p: error: {error}\n\n{USAGE}");
+            write_diagnostic(format_args!("error: {error}\n\n{USAGE}"));
             return ExitCode::from(2);
         }
     };
@@ -39,7 +40,7 @@ fn main() -> ExitCode {
     match node::run(&config) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            eprintln!("p2p: error: {error}");
+            write_diagnostic(format_args!("error: {error}"));
             ExitCode::FAILURE
         }
     }

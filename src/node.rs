@@ -20,7 +20,7 @@ use crate::config::{Config, Start};
 use crate::console;
 use crate::files::{self, Directory, Offer, RECEIVER_LOG, SENDER_LOG};
 use crate::message::{ErrorReason, Message, Purpose};
-use crate::output::print_line;
+use crate::output::{diagnose, print_line};
 use crate::peer::{Action, ConnectionId, Direction, Event, Peer, Source, Successors, Timing};
 use crate::ring::{FileName, PeerId};
 use crate::tcp::{self, Watch};
@@ -224,8 +224,8 @@ impl TransferSettings {
                 .map_or(0, |elapsed| elapsed.subsec_nanos());
             let seed = u64::from(nanos) ^ u64::from(std::process::id());
             if config.drop_probability > 0.0 {
-                eprintln!(
-                    "p2p: dropping data segments with probability {}, seed {seed} (repeat with --seed {seed})",
+                diagnose!(
+                    "dropping data segments with probability {}, seed {seed} (repeat with --seed {seed})",
                     config.drop_probability
                 );
             }
@@ -282,7 +282,7 @@ impl Node {
         for action in actions {
             match action {
                 Action::Print(line) => print_line(&line),
-                Action::Warn(text) => eprintln!("p2p: {text}"),
+                Action::Warn(text) => diagnose!("{text}"),
                 Action::SendDatagram { to, message } => {
                     self.send_datagram(peer_address(to, self.base_port), &message)
                 }
@@ -364,7 +364,7 @@ impl Node {
                 socket
             }
             Err(error) => {
-                eprintln!("p2p: cannot open a UDP socket to receive file {file}: {error}");
+                diagnose!("cannot open a UDP socket to receive file {file}: {error}");
                 let reason = ErrorReason::NotReady;
                 self.reply(reply_to, Message::Error { reason });
                 return;
@@ -392,7 +392,7 @@ impl Node {
 
     fn spawn(&self, name: &str, work: impl FnOnce() + Send + 'static) {
         if let Err(error) = std::thread::Builder::new().name(name.into()).spawn(work) {
-            eprintln!("p2p: could not start a {name} thread: {error}");
+            diagnose!("could not start a {name} thread: {error}");
         }
     }
 
@@ -400,7 +400,7 @@ impl Node {
         // A lost datagram is normal for UDP; the ping rules already cope
         // with one that never arrives.
         if let Err(error) = self.udp_socket.send_to(&message.to_bytes(), address) {
-            eprintln!("p2p: could not send {message} to {address}: {error}");
+            diagnose!("could not send {message} to {address}: {error}");
         }
     }
 
@@ -422,7 +422,7 @@ impl Node {
                 let _ = inputs.send(Input::Event(event));
             });
         if let Err(error) = spawned {
-            eprintln!("p2p: could not start a thread to send a request to peer {to}: {error}");
+            diagnose!("could not start a thread to send a request to peer {to}: {error}");
         }
     }
 

@@ -170,6 +170,22 @@ pub fn print_line(line: &Line) {
     let _ = stdout.flush();
 }
 
+/// Writes one diagnostic line on standard error, prefixed with `p2p: `.
+/// Like [`print_line`], it ignores a closed stream: `eprintln!` would panic
+/// there, and a peer whose log reader went away must go on serving the ring.
+pub fn write_diagnostic(message: std::fmt::Arguments<'_>) {
+    let _ = writeln!(std::io::stderr().lock(), "p2p: {message}");
+}
+
+/// `diagnose!("...", args)` writes a diagnostic line; see
+/// [`write_diagnostic`].
+macro_rules! diagnose {
+    ($($argument:tt)*) => {
+        $crate::output::write_diagnostic(format_args!($($argument)*))
+    };
+}
+pub(crate) use diagnose;
+
 #[cfg(test)]
 mod tests {
     use super::*;

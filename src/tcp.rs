@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use crate::message::{ErrorReason, MAX_LINE_LEN, Message};
 use crate::node::Input;
+use crate::output::diagnose;
 use crate::peer::Event;
 use crate::ring::PeerId;
 
@@ -73,12 +74,12 @@ pub fn spawn_listener(listener: TcpListener, inputs: Sender<Input>) -> io::Resul
                 let stream = match connection {
                     Ok(stream) => stream,
                     Err(error) => {
-                        eprintln!("p2p: could not accept a TCP connection: {error}");
+                        diagnose!("could not accept a TCP connection: {error}");
                         continue;
                     }
                 };
                 if open.requests.load(Ordering::SeqCst) >= MAX_OPEN_REQUESTS {
-                    eprintln!("p2p: closed a TCP connection: {MAX_OPEN_REQUESTS} are open already");
+                    diagnose!("closed a TCP connection: {MAX_OPEN_REQUESTS} are open already");
                     continue;
                 }
                 let inputs = inputs.clone();
@@ -87,7 +88,7 @@ pub fn spawn_listener(listener: TcpListener, inputs: Sender<Input>) -> io::Resul
                     .name("tcp-connection".into())
                     .spawn(move || serve_connection(stream, &inputs, &open));
                 if let Err(error) = spawned {
-                    eprintln!("p2p: could not start a thread for a TCP connection: {error}");
+                    diagnose!("could not start a thread for a TCP connection: {error}");
                 }
             }
         })?;
@@ -114,7 +115,7 @@ fn serve_connection(stream: TcpStream, inputs: &Sender<Input>, open: &OpenConnec
         Ok(Some(line)) => match Message::from_bytes(&line) {
             Ok(message) => message,
             Err(error) => {
-                eprintln!("p2p: ignored a TCP request from {peer_address}: {error}");
+                diagnose!("ignored a TCP request from {peer_address}: {error}");
                 let _ = write_message(
                     &mut writer,
                     &Message::Error {
@@ -126,7 +127,7 @@ fn serve_connection(stream: TcpStream, inputs: &Sender<Input>, open: &OpenConnec
         },
         Ok(None) => return, // Connected and closed without a word: nothing to do.
         Err(error) => {
-            eprintln!("p2p: gave up on a TCP connection from {peer_address}: {error}");
+            diagnose!("gave up on a TCP connection from {peer_address}: {error}");
             return;
         }
     };
@@ -134,7 +135,7 @@ fn serve_connection(stream: TcpStream, inputs: &Sender<Input>, open: &OpenConnec
         // A watch moves from the requests' places to the watches' own.
         drop(request_place);
         let Some(_watch_place) = take_place(&open.watches, MAX_OPEN_WATCHES) else {
-            eprintln!("p2p: refused a watch from peer {from}: {MAX_OPEN_WATCHES} are open already");
+            diagnose!("refused a watch from peer {from}: {MAX_OPEN_WATCHES} are open already");
             return;
         };
         // Hold the connection open until the watcher closes it or this

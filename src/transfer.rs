@@ -34,6 +34,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::message::{MAX_DATAGRAM, MAX_SEGMENT_HEADER_LEN, Segment};
+use crate::output::diagnose;
 
 /// The number of the first byte of a file, as in the reference.
 pub const INITIAL_SEQ: u64 = 1;
@@ -296,7 +297,7 @@ impl TransferLog {
         let file = match OpenOptions::new().create(true).append(true).open(path) {
             Ok(file) => Some(file),
             Err(error) => {
-                eprintln!("p2p: cannot write the log {}: {error}", path.display());
+                diagnose!("cannot write the log {}: {error}", path.display());
                 None
             }
         };

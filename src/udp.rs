@@ -11,6 +11,7 @@ use std::thread;
 
 use crate::message::{MAX_DATAGRAM, Message};
 use crate::node::Input;
+use crate::output::diagnose;
 use crate::peer::{Event, Source};
 
 /// Starts the thread that reads datagrams from `socket` and sends each
@@ -30,7 +31,7 @@ fn receive_forever(socket: &UdpSocket, inputs: &Sender<Input>) {
             Err(error) => {
                 // Linux can report an ICMP error from an earlier send here;
                 // it concerns that send, not this socket, so keep reading.
-                eprintln!("p2p: UDP receive failed, still listening: {error}");
+                diagnose!("UDP receive failed, still listening: {error}");
                 continue;
             }
         };
@@ -45,7 +46,7 @@ fn receive_forever(socket: &UdpSocket, inputs: &Sender<Input>) {
                 }
             }
             Err(error) => {
-                eprintln!("p2p: ignored a datagram of {len} bytes from {source}: {error}")
+                diagnose!("ignored a datagram of {len} bytes from {source}: {error}")
             }
         }
     }

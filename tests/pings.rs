@@ -5,7 +5,9 @@ mod common;
 
 use common::lines::*;
 
+use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
+use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use common::{DEADLINE, Ring, predecessors, successors};
@@ -306,4 +308,63 @@ fn an_unknown_command_gets_a_hint_and_the_peer_goes_on() {
     let status = ring.wait_exit(peer, DEADLINE);
     assert_eq!(status.code(), Some(0), "{}", ring.describe_all());
     assert_no_panic(&ring);
+}
+
+/// A child process that is killed and reaped when dropped, even when the
+/// test panics.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn a_peer_whose_output_is_closed_goes_on_answering() {
+    // A peer whose log reader has gone (a `tee` killed, a terminal closed)
+    // must not die of the broken pipe: the ring still needs it.
+    let (peer, stranger) = (2, 99);
+    let ring = Ring::reserve(&[peer, stranger]);
+    let mut child = KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_p2p"))
+            .args(["init", "2", "4", "5", "0.1", "--base-port"])
+            .arg(ring.base_port().to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Wait for the first line, which shows the sockets are open, then close
+    // both ends the peer writes to.
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first_line = String::new();
+    stdout.read_line(&mut first_line).unwrap();
+    assert_eq!(first_line.trim_end(), pings_sent(4, 5));
+    drop(stdout);
+    drop(child.0.stderr.take());
+
+    // Garbage makes it write on standard error, pings on standard output.
+    let socket = UdpSocket::bind(("127.0.0.1", ring.port(stranger))).unwrap();
+    let peer_address = ("127.0.0.1", ring.port(peer));
+    socket.send_to(b"garbage", peer_address).unwrap();
+    let ping = Message::Ping {
+        from: PeerId(stranger),
+        to: PeerId(peer),
+        successor: Ordinal::First,
+        seq: 3,
+    };
+    let expected = Message::Pong {
+        from: PeerId(peer),
+        to: PeerId(stranger),
+        seq: 3,
+    };
+    socket.send_to(&ping.to_bytes(), peer_address).unwrap();
+    assert_eq!(receive_until(&socket, &expected), expected);
+    assert!(
+        child.0.try_wait().unwrap().is_none(),
+        "the peer stopped when its output closed"
+    );
 }
