@@ -32,18 +32,14 @@ use support::{median, millis, print_heading, print_machine, worst};
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
-use std::sync::mpsc;
+use std::net::{Ipv4Addr, TcpListener, TcpStream, UdpSocket};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Ring, TempDir, successors};
+use common::{DEADLINE, Ring, TempDir, loopback, noise, spawn_receiver, successors};
 use p2p::config::DEFAULT_MSS;
 use p2p::message::Segment;
-use p2p::transfer::{
-    MIN_RTO, SenderConfig, TimeoutRule, TransferError, TransferLog, TransferReport, linger,
-    receive_file, send_file,
-};
+use p2p::transfer::{MIN_RTO, SenderConfig, TimeoutRule, TransferLog, TransferReport, send_file};
 
 const KIB: usize = 1 << 10;
 const MIB: usize = 1 << 20;
@@ -167,22 +163,6 @@ fn rule_text(rule: TimeoutRule) -> String {
 }
 
 // ----- One transfer over loopback -----
-
-/// Deterministic bytes that look random, newlines and zeros included, so
-/// that nothing can pass by treating the file as text.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
-fn loopback() -> UdpSocket {
-    UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback socket")
-}
 
 /// One row of the transfer table: what to send, and how.
 #[derive(Clone, Copy)]
@@ -349,7 +329,7 @@ fn indices(runs: &[Run], wanted: impl Fn(&Run) -> bool) -> Vec<usize> {
 /// The estimated rule starts from a measured round trip, as the program
 /// does (see [`offer_round_trip`]); the fixed rule has no use for one.
 fn measure(run: Run) -> Outcome {
-    let data = noise(run.size);
+    let data = noise(run.size, 0);
     let size = run.size as u64;
     let first_rtt = match run.rule {
         TimeoutRule::Estimated => Some(offer_round_trip()),
@@ -362,7 +342,7 @@ fn measure(run: Run) -> Outcome {
         timeout: run.rule,
         first_rtt,
     };
-    let (receiver, arrived) = spawn_receiver(size);
+    let (receiver, arrived) = spawn_receiver(size, TransferLog::disabled());
     let report = send_file(
         &loopback(),
         receiver,
@@ -387,32 +367,6 @@ fn measure(run: Run) -> Outcome {
         report,
         first_rtt,
     }
-}
-
-/// Starts a receiver of `size` bytes on a thread of its own. The bytes come
-/// back on the channel as soon as the last one has arrived; the thread then
-/// lingers, as a peer does, in case the sender repeats the last segment,
-/// but nobody waits for that.
-fn spawn_receiver(size: u64) -> (SocketAddr, mpsc::Receiver<Result<Vec<u8>, TransferError>>) {
-    let socket = loopback();
-    let address = socket.local_addr().expect("an address");
-    let (done, arrived) = mpsc::channel();
-    thread::spawn(move || {
-        let mut log = TransferLog::disabled();
-        let mut received = Vec::with_capacity(size as usize);
-        match receive_file(&socket, &mut received, size, &mut log) {
-            Ok((_, sender)) => {
-                let _ = done.send(Ok(received));
-                if let Some(sender) = sender {
-                    linger(&socket, sender, size, &mut log);
-                }
-            }
-            Err(error) => {
-                let _ = done.send(Err(error));
-            }
-        }
-    });
-    (address, arrived)
 }
 
 /// The round trip the program starts its estimator with: it times its
@@ -976,7 +930,10 @@ fn request_once(ring: &mut FileRing, file: &str, contents: &[u8]) -> RequestTimi
 }
 
 fn print_requests(outcomes: &[Outcome]) {
-    let contents: Vec<Vec<u8>> = REQUESTED_FILES.iter().map(|&(_, len)| noise(len)).collect();
+    let contents: Vec<Vec<u8>> = REQUESTED_FILES
+        .iter()
+        .map(|&(_, len)| noise(len, 0))
+        .collect();
     let mut ring = start_file_ring(&contents);
     let timings: Vec<Vec<RequestTiming>> = REQUESTED_FILES
         .iter()

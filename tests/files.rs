@@ -19,7 +19,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes,
+    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, noise,
     predecessors, read_transfer_log, seed_that_drops_soon_but_not_first, successors,
 };
 
@@ -37,18 +37,6 @@ const SMALL_RING: [u8; 3] = [2, 5, 8];
 /// test never waits this long: the slowest transfer here takes a few
 /// seconds.
 const TRANSFER_DEADLINE: Duration = Duration::from_secs(40);
-
-/// Deterministic bytes that look random: every byte value appears, newlines
-/// and zeros included, so a transfer that treats the file as text fails.
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut state = seed ^ 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        })
-        .collect()
-}
 
 /// A ring whose peers each run in a temporary directory of their own
 /// (`--dir`). It dereferences to the [`Ring`].

@@ -10,7 +10,7 @@ use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
-use common::{DEADLINE, Ring, predecessors, successors};
+use common::{DEADLINE, Ring, noise, predecessors, successors};
 use p2p::message::{Message, Ordinal};
 use p2p::ring::PeerId;
 
@@ -120,18 +120,6 @@ fn two_rings_with_the_same_identities_on_different_ports_stay_apart() {
     assert_no_panic(&right);
 }
 
-/// A deterministic stand-in for random bytes, including ones that are not
-/// ASCII, newlines and zeros.
-fn noise(len: usize) -> Vec<u8> {
-    let mut state: u32 = 0x2545_f491;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
 #[test]
 fn garbage_datagrams_are_reported_and_the_peer_goes_on() {
     let ids = [30, 40, 50];
@@ -170,7 +158,7 @@ fn garbage_datagrams_are_reported_and_the_peer_goes_on() {
     assert!(Message::from_bytes(missing_field.as_bytes()).is_err());
 
     let garbage: Vec<Vec<u8>> = vec![
-        noise(100),
+        noise(100, 0),
         Vec::new(),
         vec![b'P'; 65_000],
         bad_field.into_bytes(),

@@ -10,43 +10,23 @@
 
 mod common;
 
-use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::mpsc;
+use std::net::UdpSocket;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{
-    LogLine, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, read_transfer_log,
-    seed_that_drops_soon_but_not_first,
+    LogLine, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, loopback, noise,
+    read_transfer_log, seed_that_drops_soon_but_not_first, spawn_receiver,
 };
+use p2p::config::DEFAULT_MSS;
 use p2p::transfer::{
     LINGER, SenderConfig, TimeoutRule, TransferError, TransferLog, TransferReport, linger,
-    receive_file, send_file,
+    send_file,
 };
-
-/// The default MSS of a peer, as in the reference.
-const DEFAULT_MSS: usize = 1400;
 
 /// Far longer than any transfer of these tests takes on a busy machine; a
 /// passing test never waits this long.
 const DEADLINE: Duration = Duration::from_secs(30);
-
-/// Deterministic bytes that look random: every byte value appears,
-/// newlines and zeros included, so nothing can pass by treating the file
-/// as text.
-fn noise(len: usize, seed: u32) -> Vec<u8> {
-    let mut state = seed ^ 0x9e37_79b9;
-    (0..len)
-        .map(|_| {
-            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            (state >> 24) as u8
-        })
-        .collect()
-}
-
-fn loopback() -> UdpSocket {
-    UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback socket")
-}
 
 fn config(mss: usize, drop_probability: f64, seed: u64) -> SenderConfig {
     SenderConfig {
@@ -56,34 +36,6 @@ fn config(mss: usize, drop_probability: f64, seed: u64) -> SenderConfig {
         timeout: TimeoutRule::Estimated,
         first_rtt: None,
     }
-}
-
-/// Starts a receiver of `size` bytes on a thread of its own. The bytes come
-/// back on the channel as soon as the last one has arrived; the thread then
-/// lingers, as a peer does, so that a repeated last segment is still
-/// acknowledged, but nobody waits for that.
-fn spawn_receiver(
-    size: u64,
-    mut log: TransferLog,
-) -> (SocketAddr, mpsc::Receiver<Result<Vec<u8>, TransferError>>) {
-    let socket = loopback();
-    let address = socket.local_addr().expect("an address");
-    let (done, outcome) = mpsc::channel();
-    thread::spawn(move || {
-        let mut received = Vec::new();
-        match receive_file(&socket, &mut received, size, &mut log) {
-            Ok((_, sender)) => {
-                let _ = done.send(Ok(received));
-                if let Some(sender) = sender {
-                    linger(&socket, sender, size, &mut log);
-                }
-            }
-            Err(error) => {
-                let _ = done.send(Err(error));
-            }
-        }
-    });
-    (address, outcome)
 }
 
 /// Sends `data` from one loopback socket to another with `config`, and

@@ -1009,3 +1009,52 @@ pub fn assert_same_bytes(received: &[u8], sent: &[u8], what: &str) {
         sent.len()
     );
 }
+
+/// Deterministic bytes that look random: every byte value appears, newlines
+/// and zeros included, so a transfer that treats a file as text fails.
+/// Different seeds give different bytes.
+pub fn noise(len: usize, seed: u32) -> Vec<u8> {
+    let mut state = seed ^ 0x2545_f491;
+    (0..len)
+        .map(|_| {
+            state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (state >> 24) as u8
+        })
+        .collect()
+}
+
+/// A UDP socket on a free loopback port.
+pub fn loopback() -> std::net::UdpSocket {
+    std::net::UdpSocket::bind(("127.0.0.1", 0)).expect("a loopback socket")
+}
+
+/// Starts a receiver of `size` bytes on a thread of its own. The bytes come
+/// back on the channel as soon as the last one has arrived; the thread then
+/// lingers, as a peer does, so that a repeated last segment is still
+/// acknowledged, but nobody waits for that.
+pub fn spawn_receiver(
+    size: u64,
+    mut log: p2p::transfer::TransferLog,
+) -> (
+    std::net::SocketAddr,
+    std::sync::mpsc::Receiver<Result<Vec<u8>, p2p::transfer::TransferError>>,
+) {
+    let socket = loopback();
+    let address = socket.local_addr().expect("an address");
+    let (done, outcome) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut received = Vec::new();
+        match p2p::transfer::receive_file(&socket, &mut received, size, &mut log) {
+            Ok((_, sender)) => {
+                let _ = done.send(Ok(received));
+                if let Some(sender) = sender {
+                    p2p::transfer::linger(&socket, sender, size, &mut log);
+                }
+            }
+            Err(error) => {
+                let _ = done.send(Err(error));
+            }
+        }
+    });
+    (address, outcome)
+}
