@@ -2,8 +2,9 @@
 //! [`Peer`] state machine.
 //!
 //! One thread, the event loop in [`run`], owns the `Peer`. Every other
-//! thread (the UDP receiver, the TCP listener, the stdin reader) only turns
-//! what it sees into an [`Event`] and sends it down one channel. The loop
+//! thread (the UDP receiver, the TCP listener and its connections, the
+//! stdin reader, the watch, request and file-transfer threads) only turns
+//! what it sees into an [`Input`] and sends it down one channel. The loop
 //! takes events one at a time, asks the `Peer` what to do, and does it.
 //! Because only the loop touches the state, there are no locks around it and
 //! events are handled in the order they arrived.
@@ -172,7 +173,7 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
         let now = Instant::now();
         let deadline = peer.next_deadline();
         let input = if deadline.is_some_and(|at| now >= at) {
-            if let Some(code) = node.carry_out(peer.handle(Event::Tick, now)) {
+            if let Some(code) = node.step(&mut peer, Event::Tick) {
                 return Ok(code);
             }
             match received.try_recv() {
@@ -195,13 +196,9 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
             Input::Event(event) => event,
             Input::Request { message, reply } => node.accept_request(message, reply),
         };
-        let actions = peer.handle(event, Instant::now());
-        if let Some(code) = node.carry_out(actions) {
+        if let Some(code) = node.step(&mut peer, event) {
             return Ok(code);
         }
-        // Answers not given while handling the request will never come.
-        node.pending_replies.clear();
-        node.keep_watching(&peer.watched_successors());
     }
 }
 
@@ -265,6 +262,17 @@ struct Node {
 }
 
 impl Node {
+    /// Hands one event to the peer and carries out what it asks, then
+    /// brings the watch connections in line with its successors, which the
+    /// event may have changed. Returns an exit code if the peer stops.
+    fn step(&mut self, peer: &mut Peer, event: Event) -> Option<u8> {
+        let code = self.carry_out(peer.handle(event, Instant::now()));
+        // Answers not given while handling a request will never come.
+        self.pending_replies.clear();
+        self.keep_watching(&peer.watched_successors());
+        code
+    }
+
     /// Numbers a TCP request so the state machine can answer it.
     fn accept_request(&mut self, message: Message, reply: mpsc::Sender<Message>) -> Event {
         let id = ConnectionId(self.next_connection);
