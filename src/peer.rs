@@ -508,7 +508,9 @@ impl Peer {
                 first.next_deadline(),
                 second.known().and_then(|s| s.next_deadline()),
                 self.repair().and_then(|r| r.ask_again_at),
+                // The moment it would count as cut off (see `is_cut_off`).
                 self.last_pinged_at()
+                    .filter(|_| self.successors().is_some())
                     .map(|at| at + self.timing.predecessor_memory()),
             ],
             Phase::Stranded => Vec::new(),
@@ -612,7 +614,10 @@ impl Peer {
         let silent_too_long = self
             .last_pinged_at()
             .is_some_and(|at| now.saturating_duration_since(at) > self.timing.predecessor_memory());
-        silent_too_long && matches!(self.phase, Phase::Member { .. })
+        // A peer in the middle of a repair finishes it first: rejoining
+        // needs both old successors, to fall back on if the ring says the
+        // peer never left.
+        silent_too_long && self.successors().is_some()
     }
 
     fn rejoin(&mut self, now: Instant, actions: &mut Vec<Action>) {
@@ -2805,6 +2810,11 @@ mod tests {
         peer.handle(ping_from(5, 8, Ordinal::First), start);
         declared_dead(&mut peer, 9, start);
         declared_dead(&mut peer, 14, start + Duration::from_secs(2));
+        let later = start + INTERVAL * 10;
+        peer.handle(Event::Tick, later);
+        assert!(peer.next_deadline().is_none_or(|at| at > later));
+        // Nor a peer that is repairing when it would count as cut off.
+        let mut peer = repairing_nine(start);
         let later = start + INTERVAL * 10;
         peer.handle(Event::Tick, later);
         assert!(peer.next_deadline().is_none_or(|at| at > later));
