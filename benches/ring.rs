@@ -32,7 +32,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{DEADLINE, Ring, predecessors, successors};
-use p2p::peer::{LINK_SILENCE_LIMIT, SILENCE_LIMIT};
+use p2p::peer::{AFTER_PORT_CLOSED, BY_PINGS};
 
 /// The ring of the course's examples. Every trial runs one.
 const TEACHING_RING: [u8; 7] = [2, 4, 5, 8, 9, 14, 19];
@@ -208,12 +208,12 @@ impl Signal {
     fn spec_bound(self, interval: f64) -> String {
         match self {
             Signal::Kill => format!(
-                "~{:.1} s (LINK_SILENCE_LIMIT, any interval)",
-                LINK_SILENCE_LIMIT.as_secs_f64()
+                "<= {:.3} s (AFTER_PORT_CLOSED silence limit, any interval)",
+                AFTER_PORT_CLOSED.silence_limit.as_secs_f64()
             ),
             Signal::Stop => format!(
-                "<= {:.1} s (interval + SILENCE_LIMIT)",
-                interval + SILENCE_LIMIT.as_secs_f64()
+                "<= {:.1} s (interval + BY_PINGS silence limit)",
+                interval + BY_PINGS.silence_limit.as_secs_f64()
             ),
         }
     }

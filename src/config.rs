@@ -8,11 +8,13 @@
 //! it with the usage and exits with code 2.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::fs::{self, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::message::MAX_SEGMENT_HEADER_LEN;
-use crate::ring::PeerId;
+use crate::ring::{MAX_SUCCESSORS, MIN_SUCCESSORS, PeerId};
 
 /// The usage text shown by `--help` and after every usage error.
 pub const USAGE: &str = "\
@@ -32,6 +34,8 @@ Options:
   --fixed-timeout <SECONDS>
                     retransmit after this fixed time (the classic 1) instead of
                     estimating the timeout from measured round trips
+  --successors <R>  keep and ping the first R successors, 2 to 8 (default 2,
+                    the course's); R successors survive R - 1 adjacent failures
 
 Commands typed on standard input: Quit, Store NNNN, Request NNNN";
 
@@ -84,6 +88,8 @@ pub struct Config {
     /// A fixed retransmission timeout, for comparison with the estimated
     /// one; `None` estimates it.
     pub fixed_timeout: Option<Duration>,
+    /// How many successors the peer keeps and pings (`--successors`).
+    pub successor_count: usize,
 }
 
 /// What the command line asks for.
@@ -192,21 +198,56 @@ where
         drop_probability: 0.0,
         seed: None,
         fixed_timeout: None,
+        successor_count: MIN_SUCCESSORS,
     };
     for (name, value) in options {
         apply_option(&mut config, name, value)?;
     }
-    if !config.dir.is_dir() {
-        return Err(UsageError::new(format!(
-            "--dir {}: no such directory; give an existing directory",
-            config.dir.display()
-        )));
-    }
+    check_directory(&config.dir)?;
     Ok(Invocation::Run(config))
 }
 
+/// A peer writes stored files, received files and its logs into its
+/// directory, so one it cannot write to is refused now, rather than at the
+/// first file that arrives. Trying is the only test that tells: permissions
+/// say nothing of a read-only file system, and a user who may ignore them.
+fn check_directory(dir: &Path) -> Result<(), UsageError> {
+    if !dir.is_dir() {
+        return Err(UsageError::new(format!(
+            "--dir {}: no such directory; give an existing directory",
+            dir.display()
+        )));
+    }
+    // A name no other check uses at the same time, in this process or
+    // another.
+    static CHECKS: AtomicU64 = AtomicU64::new(0);
+    let n = CHECKS.fetch_add(1, Ordering::Relaxed);
+    let probe = dir.join(format!(".p2p-write-check-{}-{n}", std::process::id()));
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map(drop);
+    let _ = fs::remove_file(&probe);
+    written.map_err(|error| {
+        UsageError::new(format!(
+            "--dir {}: this peer cannot write there ({error}); give a directory it may write \
+             files and logs into",
+            dir.display()
+        ))
+    })
+}
+
 /// The names of the options, without their leading `--`.
-const OPTIONS: [&str; 6] = ["base-port", "dir", "mss", "drop", "seed", "fixed-timeout"];
+const OPTIONS: [&str; 7] = [
+    "base-port",
+    "dir",
+    "mss",
+    "drop",
+    "seed",
+    "fixed-timeout",
+    "successors",
+];
 
 /// A command line cut into its positional arguments and its options.
 struct SplitArgs<'a> {
@@ -229,6 +270,13 @@ fn split_options(args: &[String]) -> Result<SplitArgs<'_>, UsageError> {
         let name = option.split_once('=').map_or(option, |(name, _)| name);
         if !OPTIONS.contains(&name) {
             return Err(unknown_option(name));
+        }
+        // Which of two values was meant is anybody's guess, so neither is
+        // taken.
+        if options.iter().any(|&(given, _)| given == name) {
+            return Err(UsageError::new(format!(
+                "--{name} is given twice; give it once"
+            )));
         }
         let (name, value) = match option.split_once('=') {
             Some((name, value)) => (name, value.to_string()),
@@ -360,6 +408,18 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
                     })?,
             );
         }
+        "successors" => {
+            config.successor_count = value
+                .parse()
+                .ok()
+                .filter(|count| (MIN_SUCCESSORS..=MAX_SUCCESSORS).contains(count))
+                .ok_or_else(|| {
+                    UsageError::new(format!(
+                        "--successors must be a number of successors from {MIN_SUCCESSORS} to \
+                         {MAX_SUCCESSORS}, not {value:?}"
+                    ))
+                })?;
+        }
         _ => return Err(unknown_option(name)),
     }
     Ok(())
@@ -367,8 +427,8 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
 
 fn unknown_option(name: &str) -> UsageError {
     UsageError::new(format!(
-        "unknown option --{name}; the options are --base-port, --dir, --mss, --drop, --seed \
-         and --fixed-timeout"
+        "unknown option --{name}; the options are --base-port, --dir, --mss, --drop, --seed, \
+         --fixed-timeout and --successors"
     ))
 }
 
@@ -411,6 +471,15 @@ mod tests {
         assert_eq!(config.mss, DEFAULT_MSS);
         assert_eq!(config.drop_probability, 0.0);
         assert_eq!(config.seed, None);
+        assert_eq!(config.successor_count, 2);
+    }
+
+    #[test]
+    fn successor_lists_of_every_allowed_length() {
+        for count in 2..=8 {
+            let line = format!("init 2 4 5 1 --successors {count}");
+            assert_eq!(config(&line).successor_count, count);
+        }
     }
 
     #[test]
@@ -518,6 +587,20 @@ mod tests {
             ("init 2 4 5 1 --seed", "--seed needs a value"),
             ("init 2 4 5 1 --colour", "unknown option --colour"),
             ("init 2 4 5 1 --dir /no/such/place", "no such directory"),
+            ("init 2 4 5 1 --dir /proc", "cannot write there"),
+            (
+                "init 2 4 5 1 --successors 1",
+                "--successors must be a number of successors from 2 to 8",
+            ),
+            ("init 2 4 5 1 --successors 9", "--successors must be"),
+            (
+                "init 2 4 5 1 --base-port 13000 --base-port=14000",
+                "--base-port is given twice",
+            ),
+            (
+                "init 2 4 5 1 --drop 0.1 --drop 0.1",
+                "--drop is given twice",
+            ),
         ];
         for (line, expected) in cases {
             let message = error(line);

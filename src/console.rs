@@ -5,12 +5,11 @@
 //! so reaching the end of it only ends this thread; the peer goes on.
 
 use std::io::{BufRead, Read};
-use std::sync::mpsc::Sender;
 use std::thread;
 
 use crate::command::parse_command;
-use crate::node::Input;
-use crate::output::diagnose;
+use crate::inbox::Inbox;
+use crate::output::{Kind, report};
 use crate::peer::Event;
 
 /// The longest line read as one command; a longer one is read in pieces,
@@ -19,7 +18,7 @@ const MAX_COMMAND_LEN: u64 = 1024;
 
 /// Starts the thread that turns each typed line into an event. A line that
 /// is not a command gets a one-line hint on standard error.
-pub fn spawn_stdin_reader(inputs: Sender<Input>) -> std::io::Result<()> {
+pub fn spawn_stdin_reader(inbox: Inbox) -> std::io::Result<()> {
     thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
@@ -39,12 +38,12 @@ pub fn spawn_stdin_reader(inputs: Sender<Input>) -> std::io::Result<()> {
                 }
                 match parse_command(&String::from_utf8_lossy(&line)) {
                     Ok(Some(command)) => {
-                        if inputs.send(Input::Event(Event::Typed(command))).is_err() {
+                        if !inbox.event(Event::Typed(command)) {
                             return;
                         }
                     }
                     Ok(None) => {}
-                    Err(error) => diagnose!("{error}"),
+                    Err(error) => report!(Kind::Typing, "{error}"),
                 }
             }
         })?;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use crate::message::{Message, Purpose};
+use crate::message::{ErrorReason, Purpose, Reply, Request};
 use crate::peer::Files;
 use crate::ring::{FileName, PeerId};
 use crate::tcp;
@@ -82,14 +82,20 @@ pub fn send_to_peer(
     let socket = UdpSocket::bind((address.ip(), 0))
         .map_err(|error| format!("cannot open a UDP socket: {error}"))?;
     let asked_at = Instant::now();
-    let message = Message::Offer {
+    let offered = Request::Offer {
         file: offer.file,
         from: offer.from,
         size,
         purpose: offer.purpose,
     };
-    let port = match tcp::request(address, &message) {
-        Some(Message::Ready { port }) => port,
+    let port = match tcp::request(address, &offered) {
+        Some(Reply::Ready { port }) => port,
+        Some(Reply::Error {
+            reason: ErrorReason::CannotWrite,
+        }) => return Err("it cannot write the file into its directory".to_string()),
+        Some(Reply::Error {
+            reason: ErrorReason::Busy,
+        }) => return Err("it is receiving as many files as it takes at once".to_string()),
         Some(other) => return Err(format!("the offer was answered with {other}")),
         None => return Err("the offer was not answered".to_string()),
     };
@@ -116,30 +122,59 @@ pub struct Offer {
     pub purpose: Purpose,
 }
 
-/// Receives `size` bytes on `socket` into a temporary file beside
-/// `final_path`, and renames it into place once complete. Returns the
-/// sender's address for [`transfer::linger`], or `None` for an empty file,
-/// which has no segments and so no sender.
-pub fn receive_to_path(
-    socket: &UdpSocket,
-    final_path: &Path,
-    size: u64,
-    log: &mut TransferLog,
-) -> Result<Option<SocketAddr>, String> {
-    let temporary = temporary_path(final_path);
-    let result = (|| {
+/// A file on its way into the directory: a temporary file beside its final
+/// name, renamed into place only once every byte has arrived, so that no
+/// reader ever sees half a file. Dropped before then, it removes the
+/// temporary file, so a failed transfer leaves nothing behind.
+pub struct Arrival {
+    temporary: PathBuf,
+    final_path: PathBuf,
+    file: Option<File>,
+}
+
+impl Arrival {
+    /// Creates the temporary file, before the sender is told to start: a
+    /// directory that cannot take the file is found out now, and the sender
+    /// is told why, instead of sending into the void.
+    pub fn prepare(final_path: &Path) -> Result<Arrival, String> {
+        let temporary = temporary_path(final_path);
         let file = File::create(&temporary)
             .map_err(|error| format!("cannot create {}: {error}", temporary.display()))?;
+        Ok(Arrival {
+            temporary,
+            final_path: final_path.to_path_buf(),
+            file: Some(file),
+        })
+    }
+
+    /// Receives `size` bytes on `socket` and renames the file into place.
+    /// Returns the sender's address for [`transfer::linger`], or `None` for
+    /// an empty file, which has no segments and so no sender.
+    pub fn receive(
+        mut self,
+        socket: &UdpSocket,
+        size: u64,
+        log: &mut TransferLog,
+    ) -> Result<Option<SocketAddr>, String> {
+        let file = self
+            .file
+            .take()
+            .ok_or_else(|| "the file was already received".to_string())?;
         let (_, sender) = transfer::receive_file(socket, BufWriter::new(file), size, log)
             .map_err(|error| error.to_string())?;
-        fs::rename(&temporary, final_path)
-            .map_err(|error| format!("cannot rename to {}: {error}", final_path.display()))?;
+        fs::rename(&self.temporary, &self.final_path)
+            .map_err(|error| format!("cannot rename to {}: {error}", self.final_path.display()))?;
+        self.temporary = PathBuf::new();
         Ok(sender)
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&temporary);
     }
-    result
+}
+
+impl Drop for Arrival {
+    fn drop(&mut self) {
+        if !self.temporary.as_os_str().is_empty() {
+            let _ = fs::remove_file(&self.temporary);
+        }
+    }
 }
 
 /// A name in the same directory (so the rename is atomic) that no other

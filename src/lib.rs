@@ -1,6 +1,6 @@
 //! A peer of a ring-shaped distributed hash table, as taught in networking
-//! courses: peers ping their two successors over UDP, join and leave over
-//! TCP, and store files by hash.
+//! courses: peers ping their successors over UDP, join and leave over TCP,
+//! and store files by hash.
 //!
 //! The crate is split so that the protocol can be read and tested without
 //! sockets. [`peer`] is a pure state machine: events go in, actions come out.
@@ -10,6 +10,7 @@
 pub mod command;
 pub mod config;
 pub mod files;
+pub mod inbox;
 pub mod message;
 pub mod node;
 pub mod output;
@@ -20,3 +21,4 @@ pub mod transfer;
 mod console;
 mod tcp;
 mod udp;
+mod watch;

@@ -7,8 +7,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use p2p::config::{self, Invocation, USAGE};
-use p2p::node;
-use p2p::output::write_diagnostic;
+use p2p::node::{self, EXIT_FLUSH};
+use p2p::output::{flush_diagnostics, write_diagnostic};
 
 fn main() -> ExitCode {
     // A bug must never show a user a raw panic message and a backtrace hint;
@@ -37,11 +37,15 @@ fn main() -> ExitCode {
         }
         Invocation::Run(config) => config,
     };
-    match node::run(&config) {
+    let code = match node::run(&config) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             write_diagnostic(format_args!("error: {error}"));
             ExitCode::FAILURE
         }
-    }
+    };
+    // The peer's last diagnostics (why a join failed, say) must reach
+    // standard error before the process ends.
+    flush_diagnostics(EXIT_FLUSH);
+    code
 }

@@ -11,6 +11,13 @@ use std::str::FromStr;
 /// The number of positions on the ring.
 pub const RING_SIZE: u16 = 256;
 
+/// The fewest successors a peer keeps: the course's two.
+pub const MIN_SUCCESSORS: usize = 2;
+
+/// The most successors a peer keeps (`--successors 8`), and so the longest
+/// list of peers that any message carries.
+pub const MAX_SUCCESSORS: usize = 8;
+
 /// The identity of a peer: a position on the ring, 0..=255.
 ///
 /// A newtype rather than a bare `u8` so that a peer identity cannot be

@@ -1,25 +1,31 @@
-//! The TCP side of a peer: the listener that serves requests, the client
-//! that sends them, and the watch connections that reveal a dead successor.
+//! The TCP side of a peer: the listener that serves requests (and holds the
+//! watch connections of its predecessors open), and the client that sends
+//! this peer's own requests.
 //!
 //! Every TCP exchange is one request line answered by one reply line, after
 //! which the connection closes; the one exception is `WATCH`, whose
-//! connection stays open for as long as both peers run. Every read and write
-//! has a timeout, so a peer that connects and then says nothing (or a
-//! half-open connection) costs one thread for a few seconds, never the
-//! peer's progress.
+//! connection stays open for as long as both peers run (see `watch.rs`).
+//! Every read and write has a timeout, so a peer that connects and then
+//! says nothing (or a half-open connection) costs one thread for a few
+//! seconds, never the peer's progress.
+//!
+//! The number of open connections is bounded, and the bound cannot be used
+//! to lock real requests out: when every place is taken, the connection
+//! that has been idle longest (connected, and still silent) is closed to
+//! make room. A flood of idle connections then only ever evicts itself,
+//! while a real request, which sends its line as soon as it connects, is
+//! read within microseconds and gets its answer.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Sender};
-use std::sync::{Arc, Mutex};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use crate::message::{ErrorReason, MAX_LINE_LEN, Message};
-use crate::node::Input;
-use crate::output::diagnose;
-use crate::peer::Event;
+use crate::inbox::{Inbox, Input};
+use crate::message::{ErrorReason, MAX_LINE_LEN, ParseError, Reply, Request};
+use crate::output::{Kind, report};
 use crate::ring::PeerId;
 
 /// How long a connection attempt to another peer may take. On one host or a
@@ -29,77 +35,192 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long one side waits for the other's line (a request or its reply).
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Incoming requests served at once; more are closed at once, so that a
-/// flood of idle connections cannot exhaust the peer's threads.
-const MAX_OPEN_REQUESTS: usize = 64;
+/// Incoming requests served at once. A peer answers each in microseconds,
+/// so a few dozen places are plenty for a busy ring.
+pub const MAX_OPEN_REQUESTS: usize = 32;
 
-/// Watch connections held open at once. A peer has two watchers (its two
-/// predecessors), a few more while the ring changes; they get a limit of
-/// their own so that long-lived watches can never use up the requests'.
-const MAX_OPEN_WATCHES: usize = 16;
+/// Watch connections held open at once. A peer has one watcher per
+/// predecessor whose list holds it (at most 8), a few more while the ring
+/// changes; watches have places of their own so that they can never use up
+/// the requests'.
+pub const MAX_OPEN_WATCHES: usize = 16;
 
-/// How many connections of each kind are open, to enforce the limits.
+/// The stack of a connection's thread. It parses and writes one short line;
+/// a small stack keeps many open connections cheap.
+pub const SMALL_STACK: usize = 256 * 1024;
+
+/// What an open incoming connection is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stage {
+    /// Connected; its request line has not arrived yet.
+    Reading,
+    /// Its request is with the event loop, waiting for the answer.
+    Answering,
+    /// A watch from this peer, held open.
+    Watching(PeerId),
+}
+
+struct Open {
+    id: u64,
+    stage: Stage,
+    since: Instant,
+    /// A second handle on the connection, to close it from outside.
+    stream: TcpStream,
+}
+
+/// The incoming connections open now, shared by the listener and the
+/// connection threads.
 #[derive(Default)]
-struct OpenConnections {
-    requests: AtomicUsize,
-    watches: AtomicUsize,
+struct Registry {
+    open: Mutex<Vec<Open>>,
 }
 
-/// Takes one place of a counted kind if one is free; the place is given
-/// back when the returned guard is dropped.
-fn take_place(counter: &AtomicUsize, limit: usize) -> Option<Place<'_>> {
-    if counter.fetch_add(1, Ordering::SeqCst) >= limit {
-        counter.fetch_sub(1, Ordering::SeqCst);
-        return None;
+impl Registry {
+    fn lock(&self) -> MutexGuard<'_, Vec<Open>> {
+        self.open.lock().unwrap_or_else(|e| e.into_inner())
     }
-    Some(Place(counter))
+
+    /// Records a new connection, first making room if every place for
+    /// requests is taken. Returns `false` when no room can be made: every
+    /// place holds a request already being answered.
+    fn admit(&self, id: u64, stream: &TcpStream) -> bool {
+        let Ok(handle) = stream.try_clone() else {
+            return false;
+        };
+        let mut open = self.lock();
+        let requests = open
+            .iter()
+            .filter(|o| !matches!(o.stage, Stage::Watching(_)))
+            .count();
+        if requests >= MAX_OPEN_REQUESTS {
+            let idle = open
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| o.stage == Stage::Reading)
+                .min_by_key(|(_, o)| o.since)
+                .map(|(index, _)| index);
+            let Some(index) = idle else {
+                return false;
+            };
+            let evicted = open.remove(index);
+            let _ = evicted.stream.shutdown(Shutdown::Both);
+            report!(
+                Kind::BadConnection,
+                "closed a TCP connection that had sent nothing for {:.1} s, to make room: \
+                 {MAX_OPEN_REQUESTS} were open",
+                evicted.since.elapsed().as_secs_f64()
+            );
+        }
+        open.push(Open {
+            id,
+            stage: Stage::Reading,
+            since: Instant::now(),
+            stream: handle,
+        });
+        true
+    }
+
+    /// Moves connection `id` to `stage`; returns `false` if it was closed
+    /// meanwhile to make room.
+    fn set_stage(&self, id: u64, stage: Stage) -> bool {
+        let mut open = self.lock();
+        let Some(entry) = open.iter_mut().find(|o| o.id == id) else {
+            return false;
+        };
+        entry.stage = stage;
+        entry.since = Instant::now();
+        if let Stage::Watching(from) = stage {
+            // A watcher that opens a new watch has given up its old one;
+            // beyond the limit, the oldest watch makes room.
+            let mut doomed: Vec<u64> = open
+                .iter()
+                .filter(|o| o.id != id && o.stage == Stage::Watching(from))
+                .map(|o| o.id)
+                .collect();
+            let mut watches: Vec<(Instant, u64)> = open
+                .iter()
+                .filter(|o| matches!(o.stage, Stage::Watching(_)) && !doomed.contains(&o.id))
+                .map(|o| (o.since, o.id))
+                .collect();
+            watches.sort();
+            let excess = watches.len().saturating_sub(MAX_OPEN_WATCHES);
+            doomed.extend(watches.iter().take(excess).map(|&(_, id)| id));
+            for entry in open.iter().filter(|o| doomed.contains(&o.id)) {
+                let _ = entry.stream.shutdown(Shutdown::Both);
+            }
+            open.retain(|o| !doomed.contains(&o.id));
+        }
+        true
+    }
+
+    fn is_open(&self, id: u64) -> bool {
+        self.lock().iter().any(|o| o.id == id)
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().retain(|o| o.id != id);
+    }
 }
 
-struct Place<'a>(&'a AtomicUsize);
+/// Removes a connection from the registry when its thread ends, however it
+/// ends.
+struct Registered<'a> {
+    registry: &'a Registry,
+    id: u64,
+}
 
-impl Drop for Place<'_> {
+impl Drop for Registered<'_> {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
+        self.registry.remove(self.id);
     }
 }
 
 /// Starts the thread that accepts connections on `listener` and serves each
 /// one on a thread of its own.
-pub fn spawn_listener(listener: TcpListener, inputs: Sender<Input>) -> io::Result<()> {
-    let open = Arc::new(OpenConnections::default());
+pub fn spawn_listener(listener: TcpListener, inbox: Inbox) -> io::Result<()> {
+    let registry = Arc::new(Registry::default());
     thread::Builder::new()
         .name("tcp-listener".into())
         .spawn(move || {
-            for connection in listener.incoming() {
+            for (id, connection) in (0u64..).zip(listener.incoming()) {
                 let stream = match connection {
                     Ok(stream) => stream,
                     Err(error) => {
-                        diagnose!("could not accept a TCP connection: {error}");
+                        report!(
+                            Kind::BadConnection,
+                            "could not accept a TCP connection: {error}"
+                        );
                         continue;
                     }
                 };
-                if open.requests.load(Ordering::SeqCst) >= MAX_OPEN_REQUESTS {
-                    diagnose!("closed a TCP connection: {MAX_OPEN_REQUESTS} are open already");
+                if !registry.admit(id, &stream) {
+                    report!(
+                        Kind::Busy,
+                        "closed a TCP connection: {MAX_OPEN_REQUESTS} requests are being answered"
+                    );
                     continue;
                 }
-                let inputs = inputs.clone();
-                let open = Arc::clone(&open);
+                let inbox = inbox.clone();
+                let registry = Arc::clone(&registry);
                 let spawned = thread::Builder::new()
                     .name("tcp-connection".into())
-                    .spawn(move || serve_connection(stream, &inputs, &open));
+                    .stack_size(SMALL_STACK)
+                    .spawn(move || serve_connection(stream, id, &registry, &inbox));
                 if let Err(error) = spawned {
-                    diagnose!("could not start a thread for a TCP connection: {error}");
+                    report!(
+                        Kind::Busy,
+                        "could not start a thread for a TCP connection: {error}"
+                    );
                 }
             }
         })?;
     Ok(())
 }
 
-/// Reads one request, hands it to the event loop and writes its reply.
-fn serve_connection(stream: TcpStream, inputs: &Sender<Input>, open: &OpenConnections) {
-    let Some(request_place) = take_place(&open.requests, MAX_OPEN_REQUESTS) else {
-        return;
-    };
+/// Reads one request, hands it to the event loop and writes its reply; or
+/// holds a watch open.
+fn serve_connection(stream: TcpStream, id: u64, registry: &Registry, inbox: &Inbox) {
+    let _registered = Registered { registry, id };
     let peer_address = stream
         .peer_addr()
         .map_or_else(|_| "an unknown address".to_string(), |a| a.to_string());
@@ -111,163 +232,90 @@ fn serve_connection(stream: TcpStream, inputs: &Sender<Input>, open: &OpenConnec
         Err(_) => return,
     };
     let mut writer = stream;
-    let message = match read_line(&mut reader) {
-        Ok(Some(line)) => match Message::from_bytes(&line) {
-            Ok(message) => message,
-            Err(error) => {
-                diagnose!("ignored a TCP request from {peer_address}: {error}");
-                let _ = write_message(
-                    &mut writer,
-                    &Message::Error {
-                        reason: ErrorReason::Malformed,
-                    },
-                );
-                return;
-            }
-        },
-        Ok(None) => return, // Connected and closed without a word: nothing to do.
+    let line = match read_line(&mut reader) {
+        Ok(Some(line)) => line,
+        // Connected and closed without a word (or closed by us to make
+        // room, which was reported then): nothing to do.
+        Ok(None) => return,
         Err(error) => {
-            diagnose!("gave up on a TCP connection from {peer_address}: {error}");
+            if registry.is_open(id) {
+                report!(
+                    Kind::BadConnection,
+                    "gave up on a TCP connection from {peer_address}: {error}"
+                );
+            }
             return;
         }
     };
-    if let Message::Watch { from } = message {
-        // A watch moves from the requests' places to the watches' own.
-        drop(request_place);
-        let Some(_watch_place) = take_place(&open.watches, MAX_OPEN_WATCHES) else {
-            diagnose!("refused a watch from peer {from}: {MAX_OPEN_WATCHES} are open already");
+    let request = match Request::from_bytes(&line) {
+        Ok(request) => request,
+        Err(error) => {
+            report!(
+                Kind::BadConnection,
+                "ignored a TCP request from {peer_address}: {error}"
+            );
+            let reason = match error {
+                ParseError::WrongRole { .. } => ErrorReason::Unexpected,
+                _ => ErrorReason::Malformed,
+            };
+            let _ = write_line(&mut writer, &Reply::Error { reason }.to_bytes());
             return;
-        };
-        // Hold the connection open until the watcher closes it or this
-        // process ends; the closing is the whole message.
-        if write_message(&mut writer, &Message::Ok).is_ok() && set_timeouts(&writer, None).is_ok() {
-            let _ = io::copy(&mut reader, &mut io::sink());
         }
+    };
+    if let Request::Watch { from } = request {
+        hold_watch(from, id, registry, reader, writer);
         return;
     }
-    let (reply_sender, reply) = mpsc::channel();
-    if inputs
-        .send(Input::Request {
-            message,
-            reply: reply_sender,
-        })
-        .is_err()
-    {
+    if !registry.set_stage(id, Stage::Answering) {
         return;
     }
-    // The event loop answers at once; the timeout only guards against a bug
-    // leaving this thread waiting for ever.
-    if let Ok(answer) = reply.recv_timeout(EXCHANGE_TIMEOUT) {
-        let _ = write_message(&mut writer, &answer);
+    let (reply_slot, answer) = mpsc::channel();
+    let handed = inbox.send(Input::Request {
+        request,
+        reply: reply_slot,
+    });
+    if !handed {
+        return;
+    }
+    // The event loop answers at once, or, for a request whose answer takes
+    // a moment (an offer: the receiver must get ready), a little later; a
+    // request left unanswered this long is closed without a reply.
+    if let Ok(reply) = answer.recv_timeout(EXCHANGE_TIMEOUT) {
+        let _ = write_line(&mut writer, &reply.to_bytes());
     }
 }
 
-/// Sends `message` to the peer at `address` and returns its reply, or
+/// Holds a watch connection open until the watcher closes it or this
+/// process ends; the closing is the whole message.
+fn hold_watch(
+    from: PeerId,
+    id: u64,
+    registry: &Registry,
+    mut reader: BufReader<TcpStream>,
+    mut writer: TcpStream,
+) {
+    if !registry.set_stage(id, Stage::Watching(from)) {
+        return;
+    }
+    if write_line(&mut writer, &Reply::Ok.to_bytes()).is_ok() && set_timeouts(&writer, None).is_ok()
+    {
+        let _ = io::copy(&mut reader, &mut io::sink());
+    }
+}
+
+/// Sends `request` to the peer at `address` and returns its reply, or
 /// `None` when the peer cannot be reached or does not answer in time.
 /// Blocking: the event loop calls it from a thread of its own.
-pub fn request(address: SocketAddr, message: &Message) -> Option<Message> {
+pub fn request(address: SocketAddr, request: &Request) -> Option<Reply> {
     let stream = TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).ok()?;
     set_timeouts(&stream, Some(EXCHANGE_TIMEOUT)).ok()?;
     let mut writer = stream.try_clone().ok()?;
-    write_message(&mut writer, message).ok()?;
+    write_line(&mut writer, &request.to_bytes()).ok()?;
     let line = read_line(&mut BufReader::new(stream)).ok()??;
-    Message::from_bytes(&line).ok()
+    Reply::from_bytes(&line).ok()
 }
 
-/// A watch connection to a successor, kept open so that the successor's
-/// death is noticed the moment its process ends.
-pub struct Watch {
-    shared: Arc<WatchShared>,
-}
-
-struct WatchShared {
-    /// Set when this peer no longer cares (the successor changed), so that
-    /// the closing it causes is not reported as a failure.
-    stopped: AtomicBool,
-    /// Set when the connection could not be made, or has closed: the
-    /// caller may open a new one.
-    ended: AtomicBool,
-    stream: Mutex<Option<TcpStream>>,
-}
-
-impl Watch {
-    /// Opens a watch connection to `peer` on a thread of its own. When the
-    /// connection closes, or cannot be opened, `Event::LinkLost` goes to the
-    /// event loop.
-    pub fn start(me: PeerId, peer: PeerId, address: SocketAddr, inputs: Sender<Input>) -> Watch {
-        let shared = Arc::new(WatchShared {
-            stopped: AtomicBool::new(false),
-            ended: AtomicBool::new(false),
-            stream: Mutex::new(None),
-        });
-        let thread_shared = Arc::clone(&shared);
-        let spawned = thread::Builder::new()
-            .name(format!("watch-{peer}"))
-            .spawn(move || {
-                let shared = thread_shared;
-                // Nothing is ever sent on a watch connection: this read
-                // returns only when the connection closes.
-                if let Some(mut reader) = open_watch(me, address, &shared) {
-                    let _ = io::copy(&mut reader, &mut io::sink());
-                }
-                shared.ended.store(true, Ordering::SeqCst);
-                // A watch that closes, or cannot even be opened, is reported
-                // either way: a successor that died just after answering its
-                // first ping refuses the connection rather than closing it.
-                // The state machine probes only a successor that has
-                // answered, so a peer that has not started yet is not
-                // suspected.
-                if !shared.stopped.load(Ordering::SeqCst) {
-                    let _ = inputs.send(Input::Event(Event::LinkLost { peer }));
-                }
-            });
-        if spawned.is_err() {
-            shared.ended.store(true, Ordering::SeqCst);
-        }
-        Watch { shared }
-    }
-
-    /// True when the connection could not be made, or has closed.
-    pub fn has_ended(&self) -> bool {
-        self.shared.ended.load(Ordering::SeqCst)
-    }
-
-    /// Closes the connection without reporting a failure.
-    pub fn stop(self) {
-        self.shared.stopped.store(true, Ordering::SeqCst);
-        if let Ok(mut stream) = self.shared.stream.lock()
-            && let Some(stream) = stream.take()
-        {
-            let _ = stream.shutdown(std::net::Shutdown::Both);
-        }
-    }
-}
-
-/// Connects, asks to watch and waits for the `OK`; returns the reading end.
-fn open_watch(
-    me: PeerId,
-    address: SocketAddr,
-    shared: &WatchShared,
-) -> Option<BufReader<TcpStream>> {
-    let stream = TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).ok()?;
-    set_timeouts(&stream, Some(EXCHANGE_TIMEOUT)).ok()?;
-    let mut writer = stream.try_clone().ok()?;
-    write_message(&mut writer, &Message::Watch { from: me }).ok()?;
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
-    let answer = read_line(&mut reader).ok()??;
-    if Message::from_bytes(&answer) != Ok(Message::Ok) {
-        return None;
-    }
-    stream.set_read_timeout(None).ok()?;
-    let mut slot = shared.stream.lock().ok()?;
-    if shared.stopped.load(Ordering::SeqCst) {
-        return None;
-    }
-    *slot = Some(writer);
-    Some(reader)
-}
-
-fn set_timeouts(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
+pub(crate) fn set_timeouts(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {
     stream.set_read_timeout(timeout)?;
     stream.set_write_timeout(timeout)
 }
@@ -275,7 +323,7 @@ fn set_timeouts(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()>
 /// Reads one line of at most `MAX_LINE_LEN` bytes, newline included.
 /// `Ok(None)` means the other side closed before sending anything; a line
 /// that is too long, or cut off by the close, is an error.
-fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
+pub(crate) fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
     let mut line = Vec::new();
     reader
         .take(MAX_LINE_LEN as u64)
@@ -292,7 +340,7 @@ fn read_line(reader: &mut impl BufRead) -> io::Result<Option<Vec<u8>>> {
     Ok(Some(line))
 }
 
-fn write_message(writer: &mut impl Write, message: &Message) -> io::Result<()> {
-    writer.write_all(&message.to_bytes())?;
+pub(crate) fn write_line(writer: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+    writer.write_all(bytes)?;
     writer.flush()
 }

@@ -11,7 +11,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 use common::{DEADLINE, Ring, noise, predecessors, successors};
-use p2p::message::{Message, Ordinal};
+use p2p::message::{Datagram as Message, Ordinal};
 use p2p::ring::PeerId;
 
 /// The ping interval of these tests: short so that the tests are quick, long

@@ -1,0 +1,166 @@
+//! The replies: the one line that answers a [`Request`](super::Request) on
+//! its connection.
+
+use std::fmt;
+
+use super::{ErrorReason, Fields, ParseError, Role, Words, write_peers};
+use crate::ring::PeerId;
+
+/// A reply to a request, sent over TCP on the request's connection.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reply {
+    /// `OK`: the request was received and handled.
+    Ok,
+    /// `READY <port>`: the answer to `OFFER`: send the segments to this UDP
+    /// port.
+    Ready { port: u16 },
+    /// `SUCCESSORS <successor>...`: the answer to `QUERY`, nearest first.
+    Successors { successors: Vec<PeerId> },
+    /// `ERROR <reason>`: the request could not be handled.
+    Error { reason: ErrorReason },
+}
+
+impl Reply {
+    /// Parses one line, without its newline.
+    pub fn parse(line: &str) -> Result<Reply, ParseError> {
+        Reply::from_words(Words::of_line(line)?)
+    }
+
+    /// Parses the bytes of one line read from a connection; a single
+    /// trailing newline is allowed.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Reply, ParseError> {
+        Reply::from_words(Words::of_bytes(bytes)?)
+    }
+
+    fn from_words(words: Words<'_>) -> Result<Reply, ParseError> {
+        let fields = &words.fields;
+        match words.verb {
+            "OK" => {
+                Fields::exactly("OK", fields, 0)?;
+                Ok(Reply::Ok)
+            }
+            "READY" => {
+                let mut f = Fields::exactly("READY", fields, 1)?;
+                Ok(Reply::Ready {
+                    port: f.next("port")?,
+                })
+            }
+            "SUCCESSORS" => {
+                let mut f = Fields::with_list("SUCCESSORS", fields, 0)?;
+                Ok(Reply::Successors {
+                    successors: f.peers("successor")?,
+                })
+            }
+            "ERROR" => {
+                let mut f = Fields::exactly("ERROR", fields, 1)?;
+                Ok(Reply::Error {
+                    reason: f.next("reason")?,
+                })
+            }
+            _ => Err(words.not_a(Role::Reply)),
+        }
+    }
+
+    /// The reply as it travels: its line, newline included.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        format!("{self}\n").into_bytes()
+    }
+}
+
+impl fmt::Display for Reply {
+    /// Prints the line without its newline; [`Reply::parse`] reads it back.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reply::Ok => f.write_str("OK"),
+            Reply::Ready { port } => write!(f, "READY {port}"),
+            Reply::Successors { successors } => {
+                f.write_str("SUCCESSORS")?;
+                write_peers(f, successors)
+            }
+            Reply::Error { reason } => write!(f, "ERROR {reason}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn examples() -> Vec<(Reply, &'static str)> {
+        vec![
+            (Reply::Ok, "OK"),
+            (Reply::Ready { port: 40_123 }, "READY 40123"),
+            (
+                Reply::Successors {
+                    successors: vec![PeerId(14), PeerId(19)],
+                },
+                "SUCCESSORS 14 19",
+            ),
+            (
+                Reply::Successors {
+                    successors: vec![PeerId(2)],
+                },
+                "SUCCESSORS 2",
+            ),
+            (
+                Reply::Error {
+                    reason: ErrorReason::Malformed,
+                },
+                "ERROR malformed",
+            ),
+            (
+                Reply::Error {
+                    reason: ErrorReason::Unexpected,
+                },
+                "ERROR unexpected",
+            ),
+            (
+                Reply::Error {
+                    reason: ErrorReason::NotReady,
+                },
+                "ERROR not-ready",
+            ),
+            (
+                Reply::Error {
+                    reason: ErrorReason::CannotWrite,
+                },
+                "ERROR cannot-write",
+            ),
+            (
+                Reply::Error {
+                    reason: ErrorReason::Busy,
+                },
+                "ERROR busy",
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_reply_round_trips_in_its_documented_form() {
+        for (reply, line) in examples() {
+            assert_eq!(reply.to_string(), line);
+            assert_eq!(Reply::parse(line), Ok(reply.clone()), "{line}");
+            assert_eq!(Reply::from_bytes(&reply.to_bytes()), Ok(reply));
+        }
+    }
+
+    #[test]
+    fn bad_replies_are_named() {
+        assert_eq!(
+            Reply::from_bytes(b"READY 70000"),
+            Err(ParseError::BadField {
+                verb: "READY",
+                field: "port",
+                value: "70000".into(),
+            })
+        );
+        assert!(matches!(
+            Reply::from_bytes(b"OK 1"),
+            Err(ParseError::WrongFieldCount { verb: "OK", .. })
+        ));
+        assert!(matches!(
+            Reply::from_bytes(b"ERROR sorry"),
+            Err(ParseError::BadField { verb: "ERROR", .. })
+        ));
+    }
+}

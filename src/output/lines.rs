@@ -1,0 +1,341 @@
+//! Every line a peer prints on standard output, as a value, and the wording
+//! that turns it into text.
+//!
+//! These lines are a contract: markers and the black-box tests match them
+//! character for character. The state machine says *what* happened
+//! ([`Line`]); [`Wording::render`] says how the course words it, in this one
+//! place. A course version that words the same events differently is one
+//! more arm in each match, never a second copy of the decisions.
+
+use crate::message::Ordinal;
+use crate::ring::{FileName, PeerId};
+
+/// A line a peer prints, with the values it mentions: the reference's lines,
+/// plus `FileNotFound`, which is ours.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Line {
+    // Step 2: pings.
+    /// A regular round of pings went to these successors, nearest first.
+    PingRequestsSent {
+        to: Vec<PeerId>,
+    },
+    PingRequestReceived {
+        from: PeerId,
+    },
+    PingResponseReceived {
+        from: PeerId,
+    },
+
+    // Changes of successor, shared by steps 3, 4 and 5: one line for each
+    // position of the new list.
+    NewSuccessor {
+        position: Ordinal,
+        peer: PeerId,
+    },
+
+    // Step 3: a peer joins.
+    JoinRequestForwarded {
+        newcomer: PeerId,
+    },
+    JoinRequestReceived {
+        newcomer: PeerId,
+    },
+    SuccessorChangeReceived,
+    JoinAccepted,
+    /// One line for each position of a newcomer's first list.
+    Successor {
+        position: Ordinal,
+        peer: PeerId,
+    },
+
+    // Step 4: graceful departure.
+    WillDepart {
+        peer: PeerId,
+    },
+
+    // Step 5: abrupt departure.
+    NoLongerAlive {
+        peer: PeerId,
+    },
+
+    // Step 6: storing a file.
+    StoreForwarded {
+        file: FileName,
+    },
+    StoreAccepted {
+        file: FileName,
+    },
+
+    // Step 7: requesting a file and the transfer.
+    FileRequestSent {
+        file: FileName,
+    },
+    FileNotStoredHere {
+        file: FileName,
+    },
+    FileStoredHere {
+        file: FileName,
+    },
+    SendingFile {
+        file: FileName,
+        to: PeerId,
+    },
+    FileSent,
+    PeerHadFile {
+        peer: PeerId,
+        file: FileName,
+    },
+    ReceivingFile {
+        file: FileName,
+        from: PeerId,
+    },
+    FileReceived {
+        file: FileName,
+    },
+    /// Not in the reference, which leaves a request for a missing file
+    /// unanswered: the requester is told instead of waiting for ever.
+    FileNotFound {
+        file: FileName,
+        peer: PeerId,
+    },
+}
+
+/// How a course version words its lines.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Wording {
+    /// The course as taught now: the program `p2p`.
+    #[default]
+    P2p,
+}
+
+impl Wording {
+    /// The text of `line`, without a newline.
+    pub fn render(self, line: &Line) -> String {
+        match self {
+            Wording::P2p => render_p2p(line),
+        }
+    }
+}
+
+fn render_p2p(line: &Line) -> String {
+    match line {
+        Line::PingRequestsSent { to } => match to.as_slice() {
+            [one] => format!("Ping request sent to Peer {one}"),
+            many => format!("Ping requests sent to Peers {}", list_in_words(many)),
+        },
+        Line::PingRequestReceived { from } => {
+            format!("Ping request message received from Peer {from}")
+        }
+        Line::PingResponseReceived { from } => format!("Ping response received from Peer {from}"),
+        Line::NewSuccessor { position, peer } => {
+            format!("My new {position} successor is Peer {peer}")
+        }
+        Line::JoinRequestForwarded { newcomer } => {
+            format!("Peer {newcomer} Join request forwarded to my successor")
+        }
+        Line::JoinRequestReceived { newcomer } => format!("Peer {newcomer} Join request received"),
+        Line::SuccessorChangeReceived => "Successor Change request received".to_string(),
+        Line::JoinAccepted => "Join request has been accepted".to_string(),
+        Line::Successor { position, peer } => format!("My {position} successor is Peer {peer}"),
+        Line::WillDepart { peer } => format!("Peer {peer} will depart from the network"),
+        Line::NoLongerAlive { peer } => format!("Peer {peer} is no longer alive"),
+        Line::StoreForwarded { file } => format!("Store {file} request forwarded to my successor"),
+        Line::StoreAccepted { file } => format!("Store {file} request accepted"),
+        Line::FileRequestSent { file } => {
+            format!("File request for {file} has been sent to my successor")
+        }
+        Line::FileNotStoredHere { file } => {
+            format!("Request for File {file} has been received, but the file is not stored here")
+        }
+        Line::FileStoredHere { file } => format!("File {file} is stored here"),
+        Line::SendingFile { file, to } => format!("Sending file {file} to Peer {to}"),
+        Line::FileSent => "The file has been sent".to_string(),
+        Line::PeerHadFile { peer, file } => format!("Peer {peer} had File {file}"),
+        Line::ReceivingFile { file, from } => format!("Receiving File {file} from Peer {from}"),
+        Line::FileReceived { file } => format!("File {file} received"),
+        Line::FileNotFound { file, peer } => format!(
+            "File {file} was not found: Peer {peer}, which is responsible for it, does not have it"
+        ),
+    }
+}
+
+/// `4 and 5`, `4, 5 and 8`: a list of peers as an English sentence has it.
+fn list_in_words(peers: &[PeerId]) -> String {
+    match peers {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(PeerId::to_string).collect();
+            format!("{} and {last}", rest.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> FileName {
+        FileName::parse(name).expect("a valid name")
+    }
+
+    fn peers(ids: &[u8]) -> Vec<PeerId> {
+        ids.iter().copied().map(PeerId).collect()
+    }
+
+    #[test]
+    fn lines_match_the_reference_exactly() {
+        let cases = [
+            (
+                Line::PingRequestsSent { to: peers(&[4, 5]) },
+                "Ping requests sent to Peers 4 and 5",
+            ),
+            (
+                Line::PingRequestReceived { from: PeerId(2) },
+                "Ping request message received from Peer 2",
+            ),
+            (
+                Line::PingResponseReceived { from: PeerId(4) },
+                "Ping response received from Peer 4",
+            ),
+            (
+                Line::NewSuccessor {
+                    position: Ordinal::First,
+                    peer: PeerId(15),
+                },
+                "My new first successor is Peer 15",
+            ),
+            (
+                Line::NewSuccessor {
+                    position: Ordinal::Second,
+                    peer: PeerId(19),
+                },
+                "My new second successor is Peer 19",
+            ),
+            (
+                Line::JoinRequestForwarded {
+                    newcomer: PeerId(15),
+                },
+                "Peer 15 Join request forwarded to my successor",
+            ),
+            (
+                Line::JoinRequestReceived {
+                    newcomer: PeerId(15),
+                },
+                "Peer 15 Join request received",
+            ),
+            (
+                Line::SuccessorChangeReceived,
+                "Successor Change request received",
+            ),
+            (Line::JoinAccepted, "Join request has been accepted"),
+            (
+                Line::Successor {
+                    position: Ordinal::First,
+                    peer: PeerId(19),
+                },
+                "My first successor is Peer 19",
+            ),
+            (
+                Line::Successor {
+                    position: Ordinal::Second,
+                    peer: PeerId(2),
+                },
+                "My second successor is Peer 2",
+            ),
+            (
+                Line::WillDepart { peer: PeerId(9) },
+                "Peer 9 will depart from the network",
+            ),
+            (
+                Line::NoLongerAlive { peer: PeerId(14) },
+                "Peer 14 is no longer alive",
+            ),
+            (
+                Line::StoreForwarded { file: file("2067") },
+                "Store 2067 request forwarded to my successor",
+            ),
+            (
+                Line::StoreAccepted { file: file("2067") },
+                "Store 2067 request accepted",
+            ),
+            (
+                Line::FileRequestSent { file: file("4103") },
+                "File request for 4103 has been sent to my successor",
+            ),
+            (
+                Line::FileNotStoredHere { file: file("4103") },
+                "Request for File 4103 has been received, but the file is not stored here",
+            ),
+            (
+                Line::FileStoredHere { file: file("4103") },
+                "File 4103 is stored here",
+            ),
+            (
+                Line::SendingFile {
+                    file: file("4103"),
+                    to: PeerId(2),
+                },
+                "Sending file 4103 to Peer 2",
+            ),
+            (Line::FileSent, "The file has been sent"),
+            (
+                Line::PeerHadFile {
+                    peer: PeerId(8),
+                    file: file("4103"),
+                },
+                "Peer 8 had File 4103",
+            ),
+            (
+                Line::ReceivingFile {
+                    file: file("4103"),
+                    from: PeerId(8),
+                },
+                "Receiving File 4103 from Peer 8",
+            ),
+            (
+                Line::FileReceived { file: file("4103") },
+                "File 4103 received",
+            ),
+            (
+                Line::FileNotFound {
+                    file: file("0005"),
+                    peer: PeerId(5),
+                },
+                "File 0005 was not found: Peer 5, which is responsible for it, does not have it",
+            ),
+        ];
+        for (line, text) in cases {
+            assert_eq!(Wording::P2p.render(&line), text);
+        }
+    }
+
+    #[test]
+    fn longer_successor_lists_are_named_in_full() {
+        let render = |line: Line| Wording::P2p.render(&line);
+        assert_eq!(
+            render(Line::PingRequestsSent {
+                to: peers(&[4, 5, 8])
+            }),
+            "Ping requests sent to Peers 4, 5 and 8"
+        );
+        assert_eq!(
+            render(Line::PingRequestsSent { to: peers(&[19]) }),
+            "Ping request sent to Peer 19"
+        );
+        assert_eq!(
+            render(Line::NewSuccessor {
+                position: Ordinal::Third,
+                peer: PeerId(8)
+            }),
+            "My new third successor is Peer 8"
+        );
+        assert_eq!(
+            render(Line::Successor {
+                position: Ordinal::Eighth,
+                peer: PeerId(250)
+            }),
+            "My eighth successor is Peer 250"
+        );
+    }
+}

@@ -1,0 +1,286 @@
+//! Whether one successor is alive, from what its answers (and its port) say.
+//!
+//! A successor is declared dead after a *silence*: pings that went
+//! unanswered for long enough, and enough of them. How long and how often to
+//! probe depend on the evidence at hand, and each kind of evidence has its
+//! [`DetectionRule`]:
+//!
+//! - [`BY_PINGS`]: only pings are unanswered. The successor may be frozen,
+//!   or the network slow, so the rule is patient: a suspect after half a
+//!   second, probes every 0.3 s, dead after 1.5 s of silence.
+//! - [`AFTER_PORT_CLOSED`]: besides, its watch connection closed and its
+//!   port refused a new connection. On one host that happens only when its
+//!   process has ended (the kernel closes a dead process's sockets at once),
+//!   so quick probes need only confirm it: dead after 40 ms of silence.
+//!
+//! In both cases at least [`PINGS_TO_CONFIRM`] pings must go unanswered, so
+//! that a single lost datagram never kills a peer. A successor that has
+//! never answered is never suspected at all: in a ring started by hand, it
+//! may simply not have started yet.
+
+use std::time::{Duration, Instant};
+
+/// When to probe a silent successor and when to give up on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DetectionRule {
+    /// A ping unanswered for this long makes its successor a suspect, which
+    /// is then probed.
+    pub first_probe_after: Duration,
+    /// How often a suspect is probed (quiet pings, without a printed line).
+    pub probe_spacing: Duration,
+    /// The silence, counted from the oldest unanswered ping, after which the
+    /// successor is declared dead.
+    pub silence_limit: Duration,
+}
+
+/// The rule when only pings tell: see the module documentation. Half a
+/// second is hundreds of times a loopback or LAN round trip, so a live peer
+/// is never this late; a frozen successor is found at most one ping
+/// interval plus [`DetectionRule::silence_limit`] after it froze.
+pub const BY_PINGS: DetectionRule = DetectionRule {
+    first_probe_after: Duration::from_millis(500),
+    probe_spacing: Duration::from_millis(300),
+    silence_limit: Duration::from_millis(1500),
+};
+
+/// The rule once the successor's port has refused a connection. A loopback
+/// round trip takes tens of microseconds, and even a loaded machine
+/// schedules a live peer within a few milliseconds, so four probes 10 ms
+/// apart give a verdict within 50 ms of the death, at any ping interval.
+pub const AFTER_PORT_CLOSED: DetectionRule = DetectionRule {
+    first_probe_after: Duration::from_millis(10),
+    probe_spacing: Duration::from_millis(10),
+    silence_limit: Duration::from_millis(40),
+};
+
+/// The number of unanswered pings (regular ones and probes) needed, besides
+/// the silence, before a successor is declared dead.
+pub const PINGS_TO_CONFIRM: u32 = 3;
+
+/// What a successor's answers say about it; see the module documentation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Liveness {
+    /// It has answered at least once, so it is running (or was).
+    proven: bool,
+    /// The pings it has not answered yet, if any.
+    silence: Option<Silence>,
+    evidence: Evidence,
+}
+
+/// Pings sent since the last answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Silence {
+    /// When the oldest of them was sent.
+    since: Instant,
+    /// How many there are.
+    unanswered: u32,
+    /// When to probe next.
+    next_probe: Instant,
+}
+
+/// What there is to go on besides unanswered pings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Evidence {
+    Pings,
+    /// The port refused a connection at `at`.
+    PortClosed {
+        at: Instant,
+    },
+}
+
+/// What is due for a successor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Check {
+    /// Send a quiet ping.
+    Probe,
+    /// The silence is long enough: declare it dead.
+    Verdict,
+}
+
+impl Default for Liveness {
+    fn default() -> Liveness {
+        Liveness::new()
+    }
+}
+
+impl Liveness {
+    /// A successor nothing is known of yet.
+    pub fn new() -> Liveness {
+        Liveness {
+            proven: false,
+            silence: None,
+            evidence: Evidence::Pings,
+        }
+    }
+
+    /// The rule that applies now.
+    pub fn rule(&self) -> DetectionRule {
+        match self.evidence {
+            Evidence::Pings => BY_PINGS,
+            Evidence::PortClosed { .. } => AFTER_PORT_CLOSED,
+        }
+    }
+
+    /// A ping of a regular round was sent.
+    pub fn ping_sent(&mut self, now: Instant) {
+        let first_probe = now + self.rule().first_probe_after;
+        let silence = self.silence.get_or_insert(Silence {
+            since: now,
+            unanswered: 0,
+            next_probe: first_probe,
+        });
+        silence.unanswered = silence.unanswered.saturating_add(1);
+    }
+
+    /// A probe was sent; the next one is due a probe spacing later.
+    pub fn probe_sent(&mut self, now: Instant) {
+        self.ping_sent(now);
+        let spacing = self.rule().probe_spacing;
+        if let Some(silence) = &mut self.silence {
+            silence.next_probe = now + spacing;
+        }
+    }
+
+    /// It answered: it is alive, whatever was suspected.
+    pub fn answered(&mut self) {
+        *self = Liveness {
+            proven: true,
+            silence: None,
+            evidence: Evidence::Pings,
+        };
+    }
+
+    /// Its port refused a connection: probe at once, and decide fast.
+    pub fn port_closed(&mut self, now: Instant) {
+        if matches!(self.evidence, Evidence::PortClosed { .. }) {
+            return;
+        }
+        self.evidence = Evidence::PortClosed { at: now };
+        if let Some(silence) = &mut self.silence {
+            silence.next_probe = silence.next_probe.min(now);
+        }
+    }
+
+    /// What is due next, and when. This one function decides both, so the
+    /// work a tick does and the deadline it asks for can never disagree.
+    pub fn next_check(&self) -> Option<(Instant, Check)> {
+        if !self.proven {
+            return None;
+        }
+        let Some(silence) = self.silence else {
+            return match self.evidence {
+                Evidence::PortClosed { at } => Some((at, Check::Probe)),
+                Evidence::Pings => None,
+            };
+        };
+        let probe = (silence.next_probe, Check::Probe);
+        if silence.unanswered < PINGS_TO_CONFIRM {
+            // Until enough pings have gone unanswered there is nothing to
+            // decide, only more probes to send.
+            return Some(probe);
+        }
+        let verdict = (silence.since + self.rule().silence_limit, Check::Verdict);
+        Some(if verdict.0 <= probe.0 { verdict } else { probe })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    /// Follows the checks of `liveness` until `until`, as ticks would: each
+    /// check is done when it is due, or at once if it is already overdue.
+    /// Sends every probe due, and returns when the successor was declared
+    /// dead, if it was.
+    fn verdict_time(liveness: &mut Liveness, until: Instant) -> Option<Instant> {
+        let mut now: Option<Instant> = None;
+        while let Some((at, check)) = liveness.next_check() {
+            let at = now.map_or(at, |now| now.max(at));
+            if at > until {
+                return None;
+            }
+            now = Some(at);
+            match check {
+                Check::Probe => liveness.probe_sent(at),
+                Check::Verdict => return Some(at),
+            }
+        }
+        None
+    }
+
+    #[test]
+    fn a_successor_that_never_answered_is_never_suspected() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.ping_sent(start);
+        liveness.port_closed(start);
+        assert_eq!(liveness.next_check(), None);
+    }
+
+    #[test]
+    fn a_frozen_successor_is_dead_after_the_silence_limit() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.answered();
+        liveness.ping_sent(start);
+        assert_eq!(
+            liveness.next_check(),
+            Some((start + BY_PINGS.first_probe_after, Check::Probe))
+        );
+        let dead = verdict_time(&mut liveness, start + ms(5000));
+        assert_eq!(dead, Some(start + BY_PINGS.silence_limit));
+    }
+
+    #[test]
+    fn a_closed_port_gives_a_verdict_within_fifty_milliseconds() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.answered();
+        liveness.port_closed(start);
+        assert_eq!(liveness.next_check(), Some((start, Check::Probe)));
+        let dead = verdict_time(&mut liveness, start + ms(1000)).expect("a verdict");
+        assert!(dead - start <= ms(50), "{:?}", dead - start);
+        assert_eq!(dead - start, AFTER_PORT_CLOSED.silence_limit);
+    }
+
+    #[test]
+    fn a_closed_port_hastens_a_silence_already_under_way() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.answered();
+        liveness.ping_sent(start);
+        let closed = start + ms(100);
+        liveness.port_closed(closed);
+        assert_eq!(liveness.next_check(), Some((closed, Check::Probe)));
+        let dead = verdict_time(&mut liveness, start + ms(1000)).expect("a verdict");
+        // Three unanswered pings are still needed: the probes at 100 and 110 ms.
+        assert_eq!(dead, closed + AFTER_PORT_CLOSED.probe_spacing);
+    }
+
+    #[test]
+    fn an_answer_ends_every_suspicion() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.answered();
+        liveness.port_closed(start);
+        liveness.probe_sent(start);
+        liveness.answered();
+        assert_eq!(liveness.next_check(), None);
+        assert_eq!(liveness.rule(), BY_PINGS);
+    }
+
+    #[test]
+    fn a_slow_answer_within_the_limit_keeps_it_alive() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.answered();
+        liveness.ping_sent(start);
+        assert_eq!(verdict_time(&mut liveness, start + ms(1400)), None);
+        liveness.answered();
+        assert_eq!(liveness.next_check(), None);
+    }
+}
