@@ -16,7 +16,9 @@
 //! In both cases at least [`PINGS_TO_CONFIRM`] pings must go unanswered, so
 //! that a single lost datagram never kills a peer. A successor that has
 //! never answered is never suspected at all: in a ring started by hand, it
-//! may simply not have started yet.
+//! may simply not have started yet. (Once the ring is up, a successor
+//! learned from another peer's list is presumed alive instead; see
+//! `successors.rs`.)
 
 use std::time::{Duration, Instant};
 
@@ -111,6 +113,27 @@ impl Liveness {
             silence: None,
             evidence: Evidence::Pings,
         }
+    }
+
+    /// A successor another peer vouches for (one learned from a
+    /// successor's list once the ring is up): it is taken to be running, so
+    /// it is suspected like one that has answered.
+    pub fn presumed_alive() -> Liveness {
+        Liveness {
+            proven: true,
+            ..Liveness::new()
+        }
+    }
+
+    /// Whether it has answered (or was presumed alive).
+    pub fn is_proven(&self) -> bool {
+        self.proven
+    }
+
+    /// Whether its port has refused a connection: a verdict is at most a few
+    /// probes away.
+    pub fn is_condemned(&self) -> bool {
+        self.proven && matches!(self.evidence, Evidence::PortClosed { .. })
     }
 
     /// The rule that applies now.

@@ -378,7 +378,7 @@ impl Peer {
             }
         }
         self.phase = Phase::Member;
-        self.successors.replace(&list, now);
+        self.successors.welcome(&list, now);
         self.successors.mark_announced();
     }
 
@@ -401,7 +401,7 @@ impl Peer {
                     format!("the ring still holds peer {me}; carrying on as before"),
                 );
                 self.phase = Phase::Member;
-                self.successors.replace(&previous, now);
+                self.successors.welcome(&previous, now);
                 self.successors.mark_announced();
             }
             (RefuseReason::Duplicate, None) => {
@@ -565,7 +565,7 @@ impl Peer {
             ),
         );
         self.predecessors.forget_all();
-        self.successors.replace(&[], now);
+        self.successors.clear(now);
         self.start_joining(via, Some(previous), now, out);
     }
 }

@@ -108,6 +108,11 @@ pub struct SuccessorList {
     refill: Refill,
     next_round_at: Instant,
     next_seq: u32,
+    /// Set once the list has been full and every successor in it has
+    /// answered: the ring is up. Successors learned after that, from other
+    /// peers' lists, are presumed alive; before it, one that has never
+    /// answered may simply not have started yet, and is not suspected.
+    settled: bool,
     /// Peers declared dead lately, and until when to remember it: a refill
     /// answer that still names one of them comes from a peer that has not
     /// noticed the death yet.
@@ -136,6 +141,7 @@ impl SuccessorList {
             refill: Refill::Idle,
             next_round_at: now,
             next_seq: 0,
+            settled: false,
             dead: Vec::new(),
             dead_memory,
         };
@@ -168,10 +174,13 @@ impl SuccessorList {
     }
 
     /// The list to print, if it changed since it was last printed and is
-    /// not held; it then counts as printed.
+    /// not held; it then counts as printed. A list with a successor whose
+    /// port has refused a connection waits the few milliseconds until its
+    /// verdict, rather than announce a peer that is gone.
     pub fn take_announcement(&mut self) -> Option<Vec<PeerId>> {
         let peers = self.peers();
-        if self.is_held() || peers == self.announced || peers.is_empty() {
+        let condemned = self.entries.iter().any(|s| s.liveness.is_condemned());
+        if self.is_held() || condemned || peers == self.announced || peers.is_empty() {
             return None;
         }
         self.announced = peers.clone();
@@ -184,9 +193,15 @@ impl SuccessorList {
         self.announced = self.peers();
     }
 
-    /// Replaces the whole list (a newcomer's first list, a rejoin that was
-    /// refused as a duplicate).
-    pub fn replace(&mut self, peers: &[PeerId], now: Instant) {
+    /// Empties the list, for a peer that joins the ring again.
+    pub fn clear(&mut self, now: Instant) {
+        self.set(Vec::new(), now);
+    }
+
+    /// Takes the list a newcomer is given. Its successors are running (the
+    /// peer that placed it was pinging them), so the ring counts as up.
+    pub fn welcome(&mut self, peers: &[PeerId], now: Instant) {
+        self.settled = true;
         self.set(peers.to_vec(), now);
     }
 
@@ -247,17 +262,23 @@ impl SuccessorList {
             Refill::Asked { asked: a, backoff } if a == asked => Some(backoff),
             _ => None,
         };
-        if in_flight.is_some() {
-            self.refill = Refill::Idle;
-            self.held_since = None;
-        }
+        let Some(backoff) = in_flight else {
+            self.merge_refill(asked, theirs, now);
+            return;
+        };
+        self.refill = Refill::Idle;
         let changed = self.merge_refill(asked, theirs, now);
-        if let Some(backoff) = in_flight
-            && !changed
-        {
+        let full = self.entries.len() >= self.capacity;
+        if changed && !full {
+            // The answer brought news, but not enough: the list was set to
+            // be asked again at once, and a repaired list is announced only
+            // when it is whole, rather than line by line.
+            return;
+        }
+        self.held_since = None;
+        if !changed {
             // A list that stays short although the answer was taken in:
-            // ask again, less and less often. (A list that changed and is
-            // still short was set to be asked again at once.)
+            // ask again, less and less often.
             self.refill = self.refill_after(now, backoff);
         }
     }
@@ -291,6 +312,11 @@ impl SuccessorList {
             return false;
         };
         successor.liveness.answered();
+        if self.entries.len() == self.capacity
+            && self.entries.iter().all(|s| s.liveness.is_proven())
+        {
+            self.settled = true;
+        }
         true
     }
 
@@ -401,13 +427,18 @@ impl SuccessorList {
             return false;
         }
         let old = std::mem::take(&mut self.entries);
+        let newcomer = if self.settled {
+            Liveness::presumed_alive
+        } else {
+            Liveness::new
+        };
         self.entries = peers
             .into_iter()
             .map(|peer| {
                 let liveness = old
                     .iter()
                     .find(|s| s.peer == peer)
-                    .map_or_else(Liveness::new, |s| s.liveness);
+                    .map_or_else(newcomer, |s| s.liveness);
                 Successor { peer, liveness }
             })
             .collect();
@@ -525,7 +556,7 @@ mod tests {
         for capacity in [2, 3, 4] {
             let start = Instant::now();
             let mut nine = list(9, capacity, &[], start);
-            nine.replace(&ring_after(9, capacity, &TEACHING), start);
+            nine.welcome(&ring_after(9, capacity, &TEACHING), start);
             nine.mark_announced();
             nine.remove_dead(PeerId(14), start);
             assert_eq!(nine.first(), Some(PeerId(19)), "R = {capacity}");
@@ -567,7 +598,7 @@ mod tests {
         ] {
             let start = Instant::now();
             let mut peer = list(me, capacity, &[], start);
-            peer.replace(&ring_after(me, capacity, ring), start);
+            peer.welcome(&ring_after(me, capacity, ring), start);
             for &d in dead {
                 peer.remove_dead(PeerId(d), start);
             }
