@@ -446,6 +446,10 @@ impl SuccessorList {
         self.dead
             .retain(|&(dead, _)| !self.entries.iter().any(|s| s.peer == dead));
         self.next_round_at = now;
+        if self.entries.len() >= self.capacity {
+            // A whole list has nothing to wait for.
+            self.held_since = None;
+        }
         if self.entries.is_empty() {
             self.held_since = None;
             self.refill = Refill::Idle;

@@ -1,0 +1,117 @@
+//! Leaving gracefully: the departing peer, and its predecessors.
+
+use super::scenario::Scenario;
+use crate::peer::LEAVE_TIMEOUT;
+
+#[test]
+fn quit_tells_every_predecessor_and_waits_for_them() {
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.step(0.0, "udp PING 8 9 first 0");
+    nine.step(0.0, "udp PING 5 9 second 0");
+    nine.expect(&[
+        (
+            0.0,
+            "typed Quit",
+            &["tcp 8 LEAVE 9 14 19", "tcp 5 LEAVE 9 14 19"],
+        ),
+        (0.0, "reply 8 OK", &[]),
+        (0.0, "reply 5 OK", &["exit 0"]),
+    ]);
+}
+
+#[test]
+fn with_three_successors_three_predecessors_are_told() {
+    let mut nine = Scenario::running(9, &[14, 19, 2], &[8, 5, 4]);
+    nine.expect(&[(
+        0.0,
+        "typed Quit",
+        &[
+            "tcp 8 LEAVE 9 14 19 2",
+            "tcp 5 LEAVE 9 14 19 2",
+            "tcp 4 LEAVE 9 14 19 2",
+        ],
+    )]);
+    // A predecessor that cannot be reached counts as told.
+    nine.expect(&[
+        (0.0, "noreply 8", &[]),
+        (0.0, "reply 5 OK", &[]),
+        (0.0, "reply 4 OK", &["exit 0"]),
+    ]);
+}
+
+#[test]
+fn a_silent_predecessor_does_not_trap_a_leaving_peer() {
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.step(0.0, "udp PING 8 9 first 0");
+    nine.step(0.0, "typed Quit");
+    let give_up = LEAVE_TIMEOUT.as_secs_f64();
+    assert_eq!(nine.next_deadline(), Some(0.0));
+    nine.step(0.0, "tick");
+    assert_eq!(nine.next_deadline(), Some(give_up));
+    assert_eq!(nine.step(give_up, "tick"), ["exit 0"]);
+}
+
+#[test]
+fn quit_without_known_predecessors_exits_at_once() {
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.expect(&[(0.0, "typed Quit", &["exit 0"])]);
+    let (mut newcomer, _) = Scenario::joining(15, 4, 2);
+    newcomer.expect(&[(0.0, "typed quit", &["exit 0"])]);
+}
+
+#[test]
+fn each_predecessor_takes_the_right_successors_from_a_departure() {
+    let mut eight = Scenario::member(8, &[9, 14]);
+    eight.expect(&[(
+        0.0,
+        "tcp LEAVE 9 14 19",
+        &[
+            "reply OK",
+            "print Peer 9 will depart from the network",
+            "print My new first successor is Peer 14",
+            "print My new second successor is Peer 19",
+        ],
+    )]);
+    let mut five = Scenario::member(5, &[8, 9]);
+    five.expect(&[(
+        0.0,
+        "tcp LEAVE 9 14 19",
+        &[
+            "reply OK",
+            "print Peer 9 will depart from the network",
+            "print My new first successor is Peer 8",
+            "print My new second successor is Peer 14",
+        ],
+    )]);
+    let mut two = Scenario::member(2, &[4, 5]);
+    two.expect(&[(0.0, "tcp LEAVE 9 14 19", &["reply OK", "warn Unexpected"])]);
+    assert_eq!(two.peer().successors(), super::ids(&[4, 5]));
+}
+
+#[test]
+fn with_three_successors_the_third_predecessor_takes_the_leavers_first() {
+    let mut four = Scenario::running(4, &[5, 8, 9], &[2, 19, 14]);
+    four.expect(&[(
+        0.0,
+        "tcp LEAVE 9 14 19 2",
+        &[
+            "reply OK",
+            "print Peer 9 will depart from the network",
+            "print My new first successor is Peer 5",
+            "print My new second successor is Peer 8",
+            "print My new third successor is Peer 14",
+        ],
+    )]);
+}
+
+#[test]
+fn a_leaving_peer_passes_joins_on_instead_of_taking_them() {
+    let mut fourteen = Scenario::member(14, &[19, 2]);
+    fourteen.step(0.0, "udp PING 9 14 first 0");
+    fourteen.step(0.0, "typed Quit");
+    let trace = fourteen.step(0.0, "tcp JOIN 15 9 3");
+    assert!(
+        trace.contains(&"tcp 19 JOIN 15 14 4".to_string()),
+        "{trace:?}"
+    );
+}
