@@ -421,7 +421,16 @@ impl SuccessorList {
     /// stay. A change pings the new list at once (so that new successors
     /// learn of this peer without waiting an interval) and asks for a
     /// refill if the list is short. Returns whether the list changed.
-    fn set(&mut self, mut peers: Vec<PeerId>, now: Instant) -> bool {
+    fn set(&mut self, peers: Vec<PeerId>, now: Instant) -> bool {
+        // Whatever the source, the list never holds this peer or a peer
+        // twice: in a ring each peer has one place.
+        let mut unique: Vec<PeerId> = Vec::with_capacity(self.capacity);
+        for peer in peers {
+            if peer != self.me && !unique.contains(&peer) {
+                unique.push(peer);
+            }
+        }
+        let mut peers = unique;
         peers.truncate(self.capacity);
         if peers == self.peers() {
             return false;
