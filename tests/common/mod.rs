@@ -360,6 +360,7 @@ pub struct RingBuilder {
     args: Vec<String>,
     peer_args: BTreeMap<u8, Vec<String>>,
     unread: BTreeMap<u8, Unread>,
+    peer_intervals: BTreeMap<u8, f64>,
 }
 
 impl RingBuilder {
@@ -393,6 +394,12 @@ impl RingBuilder {
         self
     }
 
+    /// The ping interval of one peer, instead of the ring's.
+    pub fn peer_interval(mut self, peer: u8, secs: f64) -> Self {
+        self.peer_intervals.insert(peer, secs);
+        self
+    }
+
     /// Leaves one output stream of `peer` unread (see [`Unread`]). Waits
     /// for lines on that stream would only time out.
     pub fn unread(mut self, peer: u8, stream: Unread) -> Self {
@@ -411,7 +418,12 @@ impl RingBuilder {
             extra.extend(self.peer_args.get(&id).cloned().unwrap_or_default());
             let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
             let unread = self.unread.get(&id).copied();
-            ring.spawn_init_with(id, first, second, self.interval_secs, &extra, unread);
+            let interval = self
+                .peer_intervals
+                .get(&id)
+                .copied()
+                .unwrap_or(self.interval_secs);
+            ring.spawn_init_with(id, first, second, interval, &extra, unread);
         }
         ring
     }
@@ -460,6 +472,7 @@ impl Ring {
             args: Vec::new(),
             peer_args: BTreeMap::new(),
             unread: BTreeMap::new(),
+            peer_intervals: BTreeMap::new(),
         }
     }
 
