@@ -257,3 +257,49 @@ fn a_tcp_port_in_use_is_reported() {
     let _taken = TcpListener::bind(("127.0.0.1", ring.port(3))).unwrap();
     assert_port_in_use_is_reported(&ring);
 }
+
+#[test]
+fn a_directory_the_peer_cannot_write_into_is_refused() {
+    // Nobody, not even root, can create a file in /proc, so this holds
+    // whoever runs the tests; a check of the permission bits alone would
+    // let root through and fail at the first file.
+    assert_usage_error(
+        &["init", "2", "4", "5", "1", "--dir", "/proc"],
+        "cannot write there",
+    );
+    assert_usage_error(
+        &["join", "2", "4", "1", "--dir", "/proc"],
+        "cannot write there",
+    );
+}
+
+#[test]
+fn an_option_given_twice_is_refused() {
+    let ports = Ring::reserve(&[2, 4, 5]);
+    let base_port = ports.base_port().to_string();
+    // Which of the two values was meant cannot be known, so neither is
+    // taken, whether the values differ or not.
+    assert_usage_error(
+        &[
+            "init",
+            "2",
+            "4",
+            "5",
+            "1",
+            "--base-port",
+            &base_port,
+            "--base-port",
+            &base_port,
+        ],
+        "--base-port is given twice",
+    );
+    // The two spellings of an option are the same option.
+    assert_usage_error(
+        &["init", "2", "4", "5", "1", "--mss=300", "--mss", "400"],
+        "--mss is given twice",
+    );
+    assert_usage_error(
+        &["join", "2", "4", "1", "--successors=3", "--successors", "3"],
+        "--successors is given twice",
+    );
+}

@@ -359,6 +359,49 @@ fn storing_a_file_the_peer_does_not_have_is_refused_and_nothing_is_sent() {
 }
 
 #[test]
+fn a_store_whose_owner_cannot_write_the_file_tells_the_storing_peer_why() {
+    let contents = noise(5_000, 2);
+    let mut ring = FileRing::start(&TEACHING_RING, &[(8, "2067", &contents)], &[]);
+    // 19 passed the check of its --dir at start; then its directory goes,
+    // as when someone deletes it under a running peer, so 19 can accept
+    // the store but not write the file.
+    std::fs::remove_dir_all(ring.dir(19).path())
+        .unwrap_or_else(|e| panic!("cannot remove peer 19's directory: {e}"));
+    let stderr_mark = ring.stderr_mark(8);
+    ring.type_command(8, "Store 2067");
+    ring.wait_for_line(19, &store_accepted("2067"), DEADLINE);
+
+    // The storing peer is told why the file did not move, rather than
+    // left to believe it did, or to see only a transfer that failed.
+    let at = ring.wait_for_stderr_containing_after(8, stderr_mark, "cannot write", DEADLINE);
+    let line = &ring.stderr_lines(8)[at];
+    assert!(
+        line.contains("2067") && line.contains("peer 19"),
+        "peer 8 should say that peer 19 cannot write file 2067, but said {line:?}\n{}",
+        ring.describe_all()
+    );
+    assert_same_bytes(
+        &read(&ring.dir(8).join("2067.pdf")),
+        &contents,
+        "2067.pdf at 8",
+    );
+
+    // Nobody printed anything else about the file, and the ring goes on.
+    ring.settle();
+    let forwarded = store_forwarded("2067");
+    let accepted = store_accepted("2067");
+    ring.assert_file_lines(&[
+        (8, &[&forwarded]),
+        (9, &[&forwarded]),
+        (14, &[&forwarded]),
+        (19, &[&accepted]),
+    ]);
+    ring.assert_running(19);
+    ring.assert_running(8);
+    ring.assert_no_panic();
+}
+
+#[test]
 fn file_names_that_are_not_four_digits_get_a_hint_and_nothing_is_sent() {
     let contents = noise(500, 4);
     let mut ring = FileRing::start(&TEACHING_RING, &[(8, "2067", &contents)], &[]);

@@ -696,3 +696,31 @@ fn quit_of_9_then_join_of_15_then_a_kill_of_14_on_a_fresh_ring() {
     assert_ring_settles(&ring, &without(&TEACHING_RING, &[14]));
     assert_no_panic(&ring);
 }
+
+#[test]
+fn a_whole_ring_frozen_for_longer_than_its_predecessor_memory_goes_on_when_thawed() {
+    // As when the machine that runs every peer hangs for a moment (a
+    // virtual machine paused, a laptop's lid closed): every peer goes
+    // without pings for longer than it remembers its predecessors, but
+    // nobody was dropped, since nobody pinged anybody meanwhile.
+    let mut ring = teaching_ring(&[]);
+    wait_until_pings_are_exchanged(&ring, &TEACHING_RING);
+    for &peer in &TEACHING_RING {
+        ring.freeze(peer);
+    }
+    // A deliberate pause, the length of the hang: longer than the
+    // predecessor memory of three intervals plus one second.
+    std::thread::sleep(std::time::Duration::from_secs_f64(3.0 * INTERVAL + 1.5));
+    for &peer in &TEACHING_RING {
+        ring.thaw(peer);
+    }
+    assert_ring_settles(&ring, &TEACHING_RING);
+    // Settled for good: a second look, once the rejoin attempts a hang may
+    // cause are long over, finds the same ring.
+    assert_ring_settles(&ring, &TEACHING_RING);
+    for &peer in &TEACHING_RING {
+        ring.assert_running(peer);
+    }
+    assert_nobody_printed(&ring, &TEACHING_RING, "is no longer alive");
+    assert_no_panic(&ring);
+}

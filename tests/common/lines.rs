@@ -89,3 +89,63 @@ pub fn received(file: &str) -> String {
 }
 
 pub const FILE_SENT: &str = "The file has been sent";
+
+// ----- Successor lists longer than two (`--successors R`) -----
+
+/// The position words of a successor list, nearest first, as the lines that
+/// name a position spell them: "My new third successor is Peer 8".
+const POSITIONS: [&str; 8] = [
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+];
+
+/// The word for position `index` of a successor list (0 is the first).
+pub fn position_word(index: usize) -> &'static str {
+    POSITIONS.get(index).unwrap_or_else(|| {
+        panic!(
+            "a successor list has at most 8 positions, not {}",
+            index + 1
+        )
+    })
+}
+
+/// `4 and 5`, `4, 5 and 8`: peers named as an English sentence names them.
+fn peers_in_words(peers: &[u8]) -> String {
+    match peers {
+        [] => panic!("a list of peers in words needs at least one peer"),
+        [one] => one.to_string(),
+        [rest @ .., last] => {
+            let rest: Vec<String> = rest.iter().map(u8::to_string).collect();
+            format!("{} and {last}", rest.join(", "))
+        }
+    }
+}
+
+/// The line of a round of pings to a whole successor list, nearest first:
+/// `Ping requests sent to Peers 4, 5 and 8`. For two peers it is
+/// [`pings_sent`].
+pub fn pings_sent_to(peers: &[u8]) -> String {
+    assert!(
+        peers.len() >= 2,
+        "a round to {peers:?} is not printed with \"Peers\""
+    );
+    format!("Ping requests sent to Peers {}", peers_in_words(peers))
+}
+
+/// `My new <position> successor is Peer <peer>`, for any position.
+pub fn new_successor_at(index: usize, peer: u8) -> String {
+    format!("My new {} successor is Peer {peer}", position_word(index))
+}
+
+/// The lines that announce a whole new successor list, one per position.
+pub fn new_successor_lines(peers: &[u8]) -> Vec<String> {
+    peers
+        .iter()
+        .enumerate()
+        .map(|(index, &peer)| new_successor_at(index, peer))
+        .collect()
+}
+
+/// `My <position> successor is Peer <peer>`: a newcomer's first list.
+pub fn successor_at(index: usize, peer: u8) -> String {
+    format!("My {} successor is Peer {peer}", position_word(index))
+}

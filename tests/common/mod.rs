@@ -20,7 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, UdpSocket};
-use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -64,6 +64,29 @@ pub fn predecessors(ids: &[u8], peer: u8) -> (u8, u8) {
     let at = sorted.iter().position(|&id| id == peer).unwrap();
     let len = sorted.len();
     (sorted[(at + len - 1) % len], sorted[(at + len - 2) % len])
+}
+
+/// The first `count` successors of `peer` in a ring made of `ids`, nearest
+/// first: what a peer started with `--successors count` keeps and pings. A
+/// ring with fewer other peers than `count` gives all of them.
+pub fn successor_list(ids: &[u8], peer: u8, count: usize) -> Vec<u8> {
+    let sorted = sorted_ring(ids, peer);
+    let at = sorted.iter().position(|&id| id == peer).unwrap();
+    let len = sorted.len();
+    (1..len.min(count + 1))
+        .map(|step| sorted[(at + step) % len])
+        .collect()
+}
+
+/// The first `count` predecessors of `peer` in a ring made of `ids`, nearest
+/// first: the peers that have `peer` among their first `count` successors.
+pub fn predecessor_list(ids: &[u8], peer: u8, count: usize) -> Vec<u8> {
+    let sorted = sorted_ring(ids, peer);
+    let at = sorted.iter().position(|&id| id == peer).unwrap();
+    let len = sorted.len();
+    (1..len.min(count + 1))
+        .map(|step| sorted[(at + len - step) % len])
+        .collect()
 }
 
 fn sorted_ring(ids: &[u8], peer: u8) -> Vec<u8> {
@@ -224,6 +247,42 @@ fn spawn_reader(source: impl Read + Send + 'static, shared: Arc<SharedTranscript
     });
 }
 
+/// An output stream of a peer that the test leaves unread: it is piped, so
+/// the peer writes into a pipe, but nobody ever reads the pipe, which fills
+/// up as a log nobody reads does, or a terminal paused with Ctrl-S.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unread {
+    Stdout,
+    Stderr,
+}
+
+impl Unread {
+    /// The file descriptor of the stream in the peer's process.
+    fn fd(self) -> u32 {
+        match self {
+            Unread::Stdout => 1,
+            Unread::Stderr => 2,
+        }
+    }
+}
+
+/// The reading end of an unread stream's pipe. Holding it keeps the pipe
+/// open, so that the peer's writes block (or fill the pipe) instead of
+/// failing with a broken pipe.
+enum UnreadPipe {
+    Stdout(ChildStdout),
+    Stderr(ChildStderr),
+}
+
+impl UnreadPipe {
+    fn stream(&self) -> Unread {
+        match self {
+            UnreadPipe::Stdout(_) => Unread::Stdout,
+            UnreadPipe::Stderr(_) => Unread::Stderr,
+        }
+    }
+}
+
 /// One running (or finished) `p2p` process.
 struct Peer {
     child: Child,
@@ -237,6 +296,8 @@ struct Peer {
     /// True between `stop` and `cont`: a stopped process must be continued
     /// before it can be waited for.
     stopped: bool,
+    /// The stream the test never reads, if any; see [`Unread`].
+    unread: Option<UnreadPipe>,
 }
 
 impl Peer {
@@ -264,7 +325,12 @@ impl Peer {
         for stream in [Stream::Stdout, Stream::Stderr] {
             let lines = transcript.lines(stream);
             let name = stream.name();
-            let state = if transcript.is_closed(stream) {
+            let never_read = self.unread.as_ref().is_some_and(|pipe| {
+                (pipe.stream() == Unread::Stdout) == (stream == Stream::Stdout)
+            });
+            let state = if never_read {
+                " (never read by the test)"
+            } else if transcript.is_closed(stream) {
                 " (closed)"
             } else {
                 ""
@@ -293,6 +359,8 @@ pub struct RingBuilder {
     also_reserve: Vec<u8>,
     args: Vec<String>,
     peer_args: BTreeMap<u8, Vec<String>>,
+    unread: BTreeMap<u8, Unread>,
+    peer_intervals: BTreeMap<u8, f64>,
 }
 
 impl RingBuilder {
@@ -326,6 +394,19 @@ impl RingBuilder {
         self
     }
 
+    /// The ping interval of one peer, instead of the ring's.
+    pub fn peer_interval(mut self, peer: u8, secs: f64) -> Self {
+        self.peer_intervals.insert(peer, secs);
+        self
+    }
+
+    /// Leaves one output stream of `peer` unread (see [`Unread`]). Waits
+    /// for lines on that stream would only time out.
+    pub fn unread(mut self, peer: u8, stream: Unread) -> Self {
+        self.unread.insert(peer, stream);
+        self
+    }
+
     /// Reserves the ports and starts every peer with `p2p init`.
     pub fn start(self) -> Ring {
         let mut reserved = self.ids.clone();
@@ -336,7 +417,13 @@ impl RingBuilder {
             let mut extra = self.args.clone();
             extra.extend(self.peer_args.get(&id).cloned().unwrap_or_default());
             let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
-            ring.spawn_init(id, first, second, self.interval_secs, &extra);
+            let unread = self.unread.get(&id).copied();
+            let interval = self
+                .peer_intervals
+                .get(&id)
+                .copied()
+                .unwrap_or(self.interval_secs);
+            ring.spawn_init_with(id, first, second, interval, &extra, unread);
         }
         ring
     }
@@ -384,6 +471,8 @@ impl Ring {
             also_reserve: Vec::new(),
             args: Vec::new(),
             peer_args: BTreeMap::new(),
+            unread: BTreeMap::new(),
+            peer_intervals: BTreeMap::new(),
         }
     }
 
@@ -411,6 +500,18 @@ impl Ring {
         interval_secs: f64,
         extra: &[&str],
     ) {
+        self.spawn_init_with(peer, first, second, interval_secs, extra, None);
+    }
+
+    fn spawn_init_with(
+        &mut self,
+        peer: u8,
+        first: u8,
+        second: u8,
+        interval_secs: f64,
+        extra: &[&str],
+        unread: Option<Unread>,
+    ) {
         let mut args = vec![
             "init".to_string(),
             peer.to_string(),
@@ -420,7 +521,7 @@ impl Ring {
         ];
         args.extend(self.base_port_args());
         args.extend(extra.iter().map(|a| a.to_string()));
-        self.spawn_reserved(peer, args);
+        self.spawn_reserved(peer, args, unread);
     }
 
     /// Starts `p2p join PEER KNOWN INTERVAL --base-port B`.
@@ -444,7 +545,7 @@ impl Ring {
         ];
         args.extend(self.base_port_args());
         args.extend(extra.iter().map(|a| a.to_string()));
-        self.spawn_reserved(peer, args);
+        self.spawn_reserved(peer, args, None);
     }
 
     /// Starts `p2p` with exactly `args` (no `--base-port` is added: pass
@@ -452,23 +553,23 @@ impl Ring {
     /// ring. A process already named `peer` must have exited or been killed.
     pub fn spawn_raw(&mut self, peer: u8, args: &[&str]) {
         let args = args.iter().map(|a| a.to_string()).collect();
-        self.spawn(peer, args);
+        self.spawn(peer, args, None);
     }
 
     fn base_port_args(&self) -> [String; 2] {
         ["--base-port".to_string(), self.base_port().to_string()]
     }
 
-    fn spawn_reserved(&mut self, peer: u8, args: Vec<String>) {
+    fn spawn_reserved(&mut self, peer: u8, args: Vec<String>, unread: Option<Unread>) {
         assert!(
             self.reserved.contains(&peer),
             "peer {peer}'s ports were not checked when the ring reserved its block: \
              add it with RingBuilder::also_reserve or Ring::reserve"
         );
-        self.spawn(peer, args);
+        self.spawn(peer, args, unread);
     }
 
-    fn spawn(&mut self, peer: u8, args: Vec<String>) {
+    fn spawn(&mut self, peer: u8, args: Vec<String>, unread: Option<Unread>) {
         if let Some(old) = self.peers.get(&peer) {
             assert!(
                 old.status.is_some(),
@@ -484,8 +585,23 @@ impl Ring {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command_line}: {e}"));
         let output = Arc::new(SharedTranscript::default());
-        spawn_reader(child.stdout.take().unwrap(), output.clone(), Stream::Stdout);
-        spawn_reader(child.stderr.take().unwrap(), output.clone(), Stream::Stderr);
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let unread = match unread {
+            Some(Unread::Stdout) => {
+                spawn_reader(stderr, output.clone(), Stream::Stderr);
+                Some(UnreadPipe::Stdout(stdout))
+            }
+            Some(Unread::Stderr) => {
+                spawn_reader(stdout, output.clone(), Stream::Stdout);
+                Some(UnreadPipe::Stderr(stderr))
+            }
+            None => {
+                spawn_reader(stdout, output.clone(), Stream::Stdout);
+                spawn_reader(stderr, output.clone(), Stream::Stderr);
+                None
+            }
+        };
         let new = Peer {
             stdin: child.stdin.take(),
             child,
@@ -493,6 +609,7 @@ impl Ring {
             command_line,
             status: None,
             stopped: false,
+            unread,
         };
         if let Some(old) = self.peers.insert(peer, new) {
             self.replaced.push(old);
@@ -571,6 +688,26 @@ impl Ring {
             &format!("the line {line:?}"),
             timeout,
             |printed| printed == line,
+        )
+    }
+
+    /// Waits until `peer` prints a line that starts with `prefix` on
+    /// standard output as its line number `mark` or later, and returns the
+    /// line's index: the next line of a kind, whatever it says.
+    pub fn wait_for_line_starting_with_after(
+        &self,
+        peer: u8,
+        mark: usize,
+        prefix: &str,
+        timeout: Duration,
+    ) -> usize {
+        self.wait_until(
+            peer,
+            Stream::Stdout,
+            mark,
+            &format!("a line starting with {prefix:?}"),
+            timeout,
+            |printed| printed.starts_with(prefix),
         )
     }
 
@@ -713,6 +850,97 @@ impl Ring {
             .unwrap_or_else(|e| panic!("cannot reap peer {peer}: {e}"));
         process.status = Some(status);
         process.stopped = false;
+    }
+
+    /// Kills all of `peers` with SIGKILL at (almost) the same moment, as a
+    /// power cut of several machines would, then reaps them. Every signal is
+    /// sent before any process is reaped, so that no peer notices one death
+    /// before the next has happened.
+    pub fn kill_together(&mut self, peers: &[u8]) {
+        for &peer in peers {
+            let process = self.peer_mut(peer);
+            if process.status.is_none() {
+                process
+                    .child
+                    .kill()
+                    .unwrap_or_else(|e| panic!("cannot kill peer {peer}: {e}"));
+            }
+        }
+        for &peer in peers {
+            self.kill(peer);
+        }
+    }
+
+    /// How many threads `peer`'s process has now, from the `Threads:` line
+    /// of `/proc/PID/status` (Linux).
+    pub fn thread_count(&self, peer: u8) -> usize {
+        let path = format!("/proc/{}/status", self.pid(peer));
+        let status = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {path} for peer {peer}: {e}"));
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("Threads:"))
+            .and_then(|count| count.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{path} has no Threads: line:\n{status}"))
+    }
+
+    /// Opens, for writing and without blocking, the pipe behind `peer`'s
+    /// unread stream, through `/proc/PID/fd/N` (Linux), which gives the
+    /// pipe itself rather than a copy of the peer's descriptor.
+    fn open_unread_pipe(&self, peer: u8) -> std::fs::File {
+        use std::os::unix::fs::OpenOptionsExt;
+        // O_NONBLOCK on Linux (x86, x86-64, ARM, RISC-V): the standard
+        // library names no open flags, and the tests use no `libc`.
+        const O_NONBLOCK: i32 = 0o4000;
+        let stream = self
+            .peer(peer)
+            .unread
+            .as_ref()
+            .unwrap_or_else(|| panic!("peer {peer} was not started with an unread stream"))
+            .stream();
+        let path = format!("/proc/{}/fd/{}", self.pid(peer), stream.fd());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(&path)
+            .unwrap_or_else(|e| panic!("cannot open {path} for peer {peer}: {e}"))
+    }
+
+    /// Fills the pipe of `peer`'s unread stream to the brim, so that the
+    /// peer's next write on that stream cannot complete, whatever the
+    /// pipe's size; returns how many bytes it took. The peer's own lines
+    /// would fill it too in the end, but maybe only after the moment the
+    /// test is about, and a peer that prints little (diagnostics are
+    /// summarised) might never fill it.
+    pub fn fill_unread_pipe(&self, peer: u8) -> usize {
+        let mut pipe = self.open_unread_pipe(peer);
+        let mut written = 0;
+        // Whole pages first, then single bytes for the last partial page:
+        // a pipe takes a write only when it has room for all of it or, for
+        // a large write, for some of it.
+        for chunk in [4096, 1] {
+            let bytes = vec![b'#'; chunk];
+            loop {
+                match pipe.write(&bytes) {
+                    Ok(0) => break,
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) => panic!("cannot fill peer {peer}'s unread pipe: {e}"),
+                }
+            }
+        }
+        written
+    }
+
+    /// True when the pipe of `peer`'s unread stream has no room for even
+    /// one byte. Tries to write one: when there is room, that byte goes in,
+    /// which is harmless since nobody reads the pipe.
+    pub fn unread_pipe_is_full(&self, peer: u8) -> bool {
+        match self.open_unread_pipe(peer).write(b"#") {
+            Ok(_) => false,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => true,
+            Err(e) => panic!("cannot check peer {peer}'s unread pipe: {e}"),
+        }
     }
 
     /// Freezes `peer` with SIGSTOP: it stays alive, keeps its sockets, but
