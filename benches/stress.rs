@@ -129,7 +129,10 @@ const LOAD_INTERVALS: [f64; 3] = [1.0, 5.0, 30.0];
 /// Kills per row; they run at the same time, each on a ring of its own.
 const LOAD_TRIALS: u32 = 10;
 
-/// The CPU burners: as many as this machine's course VMs have cores.
+/// The CPU burners. Two keep both cores of a small machine (such as the
+/// two-core one of the figures in REPORT.md) busy; on a larger machine they
+/// load only part of it, which the share of a core they got, printed with
+/// the table, shows.
 const BURNERS: usize = 2;
 
 /// How long after the kill a trial's ring is still watched for false
