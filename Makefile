@@ -51,7 +51,7 @@ help:
 	@echo 'make stop       stop every ring under run/ (or only BASE_PORT=N)'
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
 	@echo 'make bench      failure detection, joins, idle cost, the transfer, and the ring under'
-	@echo '                load, floods and two adjacent kills (about 8 minutes)'
+	@echo '                load, floods and two adjacent kills (about 7 minutes)'
 	@echo 'make clean      stop the rings, remove run/, cargo clean'
 
 build:
