@@ -218,8 +218,7 @@ fn print_kills_under_load() {
             "all along. {LOAD_TRIALS} kills per row at once, each on a ring of its own, at \
              phases k/{LOAD_TRIALS} of an interval,"
         ),
-        "as in section 1 of benches/ring.rs, which gives the same figures on an idle machine."
-            .to_string(),
+        "as in section 1 of benches/ring.rs, which times the same kills with no load.".to_string(),
         format!(
             "A line counts when the benchmark reads it, so its own delays under load count too. \
              Bound: ~{limit}-{} ms",
