@@ -50,7 +50,8 @@ help:
 	@echo 'make status     which peers of which rings are running'
 	@echo 'make stop       stop every ring under run/ (or only BASE_PORT=N)'
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
-	@echo 'make bench      failure detection, joins, idle cost and the transfer (about 4 minutes)'
+	@echo 'make bench      failure detection, joins, idle cost, the transfer, and the ring under'
+	@echo '                load, floods and two adjacent kills (about 7 minutes)'
 	@echo 'make clean      stop the rings, remove run/, cargo clean'
 
 build:
@@ -80,7 +81,7 @@ test:
 	$(CARGO) test
 
 bench:
-	$(CARGO) bench --bench ring --bench transfer
+	$(CARGO) bench --bench ring --bench transfer --bench stress
 
 clean:
 	@$(RING_SH) stop

@@ -6,13 +6,18 @@
 //!
 //! 1. how long the two predecessors of a peer take to declare it dead after
 //!    it is killed (`kill -9`) or frozen (`kill -STOP`), at three ping
-//!    intervals, next to the bounds that `spec/protocol.md` promises;
+//!    intervals, next to the bounds that follow from the detection rules
+//!    (`BY_PINGS` and `AFTER_PORT_CLOSED` in `src/peer/liveness.rs`);
 //! 2. how long a newcomer takes to be accepted into a running ring;
 //! 3. what an idle peer costs: resident memory, threads and CPU time.
 //!
 //! It asserts nothing about speed: it measures and prints. It panics only
 //! when a run goes wrong (a line never appears within a generous deadline),
 //! and the harness then shows what every peer printed.
+//!
+//! `cargo bench --bench ring -- detection` runs only the first section;
+//! the others are `join` and `idle`. `benches/stress.rs` measures the same
+//! ring under load, floods and two failures at once.
 //!
 //! Each trial has a ring of its own, and the trials of one row run at the
 //! same time, so the whole benchmark takes about three minutes although a
@@ -25,17 +30,18 @@
 mod common;
 mod support;
 
-use support::{command_output, median, millis, print_heading, print_machine, worst};
+use support::rings::{
+    Sections, TEACHING_RING, clock_ticks_per_second, cpu_ticks, generous, ids_text, phase_offset,
+    response_line, run_at_once, start_teaching_ring, status_field, time_of_line,
+    wait_until_settled,
+};
+use support::{median, millis, print_heading, print_machine, worst};
 
-use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Ring, predecessors, successors};
+use common::{Ring, predecessors};
 use p2p::peer::{AFTER_PORT_CLOSED, BY_PINGS};
-
-/// The ring of the course's examples. Every trial runs one.
-const TEACHING_RING: [u8; 7] = [2, 4, 5, 8, 9, 14, 19];
 
 /// The peer that is killed or frozen in the failure trials.
 const VICTIM: u8 = 14;
@@ -63,108 +69,38 @@ const DETECTION_INTERVALS: [f64; 3] = [1.0, 5.0, 30.0];
 /// is also the number of rings (of seven peers each) alive at once.
 const TRIALS: u32 = 10;
 
+/// The sections, in the order they run; name some after `--` to run only
+/// those (see `support::rings::Sections`).
+const SECTIONS: [&str; 3] = ["detection", "join", "idle"];
+
 fn main() {
-    // `cargo bench` passes `--bench`; `cargo test --benches` does not, and
-    // must not start a run of several minutes.
-    if !std::env::args().any(|arg| arg == "--bench") {
+    let Some(sections) = Sections::from_args() else {
         println!("benches/ring.rs takes minutes: run it with `make bench`");
         return;
-    }
+    };
     let started = Instant::now();
     print_machine("p2p ring benchmark, produced by `make bench` (cargo bench --bench ring)");
     println!("ring: {}", ids_text(&TEACHING_RING));
-    print_detection();
-    print_join();
-    print_idle_cost();
+    sections.print(&SECTIONS);
+    if sections.wants("detection") {
+        print_detection();
+    }
+    if sections.wants("join") {
+        print_join();
+    }
+    if sections.wants("idle") {
+        print_idle_cost();
+    }
     println!();
     println!("total run time: {:.0} s", started.elapsed().as_secs_f64());
 }
 
-// ----- The machine -----
-
-fn ids_text(ids: &[u8]) -> String {
-    let ids: Vec<String> = ids.iter().map(u8::to_string).collect();
-    ids.join(" ")
-}
-
 // ----- Rings -----
 
-/// How long to wait for a line that should come within about one ping
-/// interval: two intervals plus the tests' deadline, so that only a broken
-/// run ever reaches it.
-fn generous(interval: f64) -> Duration {
-    Duration::from_secs_f64(2.0 * interval) + DEADLINE
-}
-
-/// Starts the teaching ring with ping interval `interval`, the victim first.
-///
-/// A peer pings its successors the moment it starts, and next only one
-/// interval later. Started in the usual order, 8 and 9 would ping 14 before
-/// it exists and, at 30 s, hear it answer only half a minute later. So 14
-/// starts alone, and the others once it has printed its first line, which
-/// it does after opening its ports.
+/// Starts the teaching ring for a trial of this benchmark: the victim
+/// first (see `start_teaching_ring`), the newcomer's ports reserved.
 fn start_ring(interval: f64) -> Ring {
-    let mut reserved = TEACHING_RING.to_vec();
-    reserved.push(NEWCOMER);
-    let mut ring = Ring::reserve(&reserved);
-    spawn_member(&mut ring, VICTIM, interval);
-    ring.wait_for_line(VICTIM, &pings_sent_line(VICTIM), generous(interval));
-    for &id in TEACHING_RING.iter().filter(|&&id| id != VICTIM) {
-        spawn_member(&mut ring, id, interval);
-    }
-    ring
-}
-
-/// Starts `p2p init` for `peer` of the teaching ring.
-fn spawn_member(ring: &mut Ring, peer: u8, interval: f64) {
-    let (first, second) = successors(&TEACHING_RING, peer);
-    ring.spawn_init(peer, first, second, interval, &[]);
-}
-
-/// Waits until every peer has heard both its successors answer a ping: the
-/// ring is then complete and quiet.
-fn wait_until_settled(ring: &Ring, interval: f64) {
-    for &peer in &TEACHING_RING {
-        let (first, second) = successors(&TEACHING_RING, peer);
-        for successor in [first, second] {
-            ring.wait_for_line(peer, &response_line(successor), generous(interval));
-        }
-    }
-}
-
-fn pings_sent_line(peer: u8) -> String {
-    let (first, second) = successors(&TEACHING_RING, peer);
-    format!("Ping requests sent to Peers {first} and {second}")
-}
-
-fn response_line(from: u8) -> String {
-    format!("Ping response received from Peer {from}")
-}
-
-/// Waits until `peer` prints exactly `line` as its line number `mark` or
-/// later, and returns when the harness's reader thread read it.
-fn time_of_line(ring: &Ring, peer: u8, mark: usize, line: &str, timeout: Duration) -> Instant {
-    let index = ring.wait_for_line_after(peer, mark, line, timeout);
-    ring.lines_with_times(peer)[index].0
-}
-
-/// Runs `trial(0)` to `trial(count - 1)` on threads of their own, all at
-/// once, and returns their results in that order. A panic in a trial is
-/// passed on once every trial has ended (their rings are dropped, so no
-/// peer outlives the benchmark).
-fn run_at_once<T: Send>(count: u32, trial: impl Fn(u32) -> T + Sync) -> Vec<T> {
-    let trial = &trial;
-    thread::scope(|scope| {
-        let handles: Vec<_> = (0..count).map(|k| scope.spawn(move || trial(k))).collect();
-        handles
-            .into_iter()
-            .map(|handle| {
-                handle
-                    .join()
-                    .unwrap_or_else(|e| std::panic::resume_unwind(e))
-            })
-            .collect()
-    })
+    start_teaching_ring(interval, VICTIM, &[NEWCOMER], &[])
 }
 
 // ----- Statistics -----
@@ -204,13 +140,24 @@ impl Signal {
         }
     }
 
-    /// The bound that spec/protocol.md ("Failures") gives for this failure.
-    fn spec_bound(self, interval: f64) -> String {
+    /// The bound that the detection rules give for this failure.
+    ///
+    /// A killed peer's watch connections close, its port refuses the
+    /// watcher's new connection, and probes then go out at once and every
+    /// probe spacing: the verdict is due a silence limit after the first
+    /// one, and at most a probe spacing more when the ping that opened the
+    /// silence was already on its way, so about 40-50 ms at any interval.
+    fn bound(self, interval: f64) -> String {
         match self {
-            Signal::Kill => format!(
-                "<= {:.3} s (AFTER_PORT_CLOSED silence limit, any interval)",
-                AFTER_PORT_CLOSED.silence_limit.as_secs_f64()
-            ),
+            Signal::Kill => {
+                let limit = AFTER_PORT_CLOSED.silence_limit.as_millis();
+                let spacing = AFTER_PORT_CLOSED.probe_spacing.as_millis();
+                format!(
+                    "~{limit}-{} ms (AFTER_PORT_CLOSED: probes {spacing} ms apart, dead after \
+                     {limit} ms; any interval)",
+                    limit + spacing
+                )
+            }
             Signal::Stop => format!(
                 "<= {:.1} s (interval + BY_PINGS silence limit)",
                 interval + BY_PINGS.silence_limit.as_secs_f64()
@@ -239,8 +186,8 @@ fn print_detection() {
     let (first, second) = predecessors(&TEACHING_RING, VICTIM);
     print_heading(&[
         format!(
-            "1. Failure detection: seconds from the signal to \"Peer {VICTIM} is no longer \
-             alive\" on peer {first}"
+            "1. Failure detection: seconds (to the millisecond) from the signal to \"Peer \
+             {VICTIM} is no longer alive\" on peer {first}"
         ),
         format!(
             "and on peer {second}, its first and second predecessors; \"both\" is the later \
@@ -259,11 +206,12 @@ fn print_detection() {
             .to_string(),
         "signal (kill -STOP runs kill(1), a few ms more); a line counts when the harness reads it."
             .to_string(),
-        "spec bound: spec/protocol.md, \"Failures\"; kill -9 is about 0.3 s, plus scheduling."
+        "bound: from the rules BY_PINGS and AFTER_PORT_CLOSED (src/peer/liveness.rs), plus \
+         scheduling."
             .to_string(),
     ]);
     println!(
-        "{:<10} {:>8} | {:>17} | {:>17} | {:>17} | spec bound",
+        "{:<10} {:>8} | {:>17} | {:>17} | {:>17} | bound",
         "",
         "",
         "both",
@@ -278,20 +226,13 @@ fn print_detection() {
     for signal in [Signal::Kill, Signal::Stop] {
         for interval in DETECTION_INTERVALS {
             let trials = run_at_once(TRIALS, |k| {
-                detection_trial(signal, interval, phase_offset(interval, k))
+                detection_trial(signal, interval, phase_offset(interval, k, TRIALS))
             });
             print_detection_row(signal, interval, &trials);
             rows.push((signal, interval, trials));
         }
     }
     print_detection_by_phase(&rows);
-}
-
-/// When trial `k` sends its signal, counted from the moment both
-/// predecessors have heard the victim answer: `k / TRIALS` of an interval.
-/// Reproducible, and spread evenly over the ping cycle.
-fn phase_offset(interval: f64, k: u32) -> Duration {
-    Duration::from_secs_f64(interval * f64::from(k) / f64::from(TRIALS))
 }
 
 /// One failure: a fresh ring with ping interval `interval`; once both
@@ -334,7 +275,7 @@ fn print_detection_row(signal: Signal, interval: f64, trials: &[Detection]) {
         secs(worst(&first)),
         secs(median(&second)),
         secs(worst(&second)),
-        signal.spec_bound(interval),
+        signal.bound(interval),
     );
 }
 
@@ -397,7 +338,7 @@ fn print_join() {
 /// One join into a fresh, settled ring.
 fn join_trial() -> Duration {
     let mut ring = start_ring(JOIN_INTERVAL);
-    wait_until_settled(&ring, JOIN_INTERVAL);
+    wait_until_settled(&ring, JOIN_INTERVAL, 2);
     let spawned_at = Instant::now();
     ring.spawn_join(NEWCOMER, KNOWN, JOIN_INTERVAL);
     let accepted = "Join request has been accepted";
@@ -458,21 +399,11 @@ fn print_idle_cost() {
     }
 }
 
-/// The kernel's clock ticks per second (CLK_TCK), in which /proc gives CPU
-/// times, and where the figure came from. It is 100 on every usual Linux;
-/// that is assumed if `getconf` cannot say.
-fn clock_ticks_per_second() -> (u64, &'static str) {
-    match command_output("getconf", &["CLK_TCK"]).parse() {
-        Ok(ticks) => (ticks, "getconf CLK_TCK"),
-        Err(_) => (100, "assumed: getconf CLK_TCK failed"),
-    }
-}
-
 /// Measures peer `IDLE_PEER` of a fresh ring with ping interval `interval`
 /// once every peer has heard from its successors.
 fn idle_trial(interval: f64, ticks_per_second: u64) -> IdleCost {
     let ring = start_ring(interval);
-    wait_until_settled(&ring, interval);
+    wait_until_settled(&ring, interval, 2);
     let pid = ring.pid(IDLE_PEER);
     let ticks_before = cpu_ticks(pid);
     let started = Instant::now();
@@ -488,34 +419,4 @@ fn idle_trial(interval: f64, ticks_per_second: u64) -> IdleCost {
         cpu_ms_per_minute: cpu_ms * 60.0 / window.as_secs_f64(),
         window,
     }
-}
-
-/// The user plus system CPU time of process `pid` so far, in clock ticks:
-/// fields 14 (utime) and 15 (stime) of `/proc/<pid>/stat`. Field 2, the
-/// command name, is in parentheses and may contain spaces, so the fields are
-/// counted from the last `)`, which ends field 2.
-fn cpu_ticks(pid: u32) -> u64 {
-    let path = format!("/proc/{pid}/stat");
-    let stat = fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let after_name = &stat[stat.rfind(')').expect("field 2 ends with ')'") + 1..];
-    // `after_name` starts with field 3.
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let field = |number: usize| -> u64 {
-        fields[number - 3]
-            .parse()
-            .unwrap_or_else(|e| panic!("field {number} of {path} is not a number: {e}"))
-    };
-    field(14) + field(15)
-}
-
-/// The number in the line `NAME: <number> ...` of `/proc/<pid>/status`
-/// (`VmRSS` is in kB, that is KiB).
-fn status_field(pid: u32, name: &str) -> u64 {
-    let path = format!("/proc/{pid}/status");
-    let status = fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(name)?.strip_prefix(':'))
-        .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        .unwrap_or_else(|| panic!("{path} has no number for {name}"))
 }

@@ -1,5 +1,8 @@
 //! Printing helpers shared by the benchmarks: the machine they ran on,
-//! section headings, and the statistics of a handful of timings.
+//! section headings, and the statistics of a handful of timings; and, in
+//! `rings`, what the two ring benchmarks share.
+
+pub mod rings;
 
 use std::process::Command;
 use std::time::Duration;

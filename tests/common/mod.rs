@@ -711,6 +711,48 @@ impl Ring {
         )
     }
 
+    /// Like [`Ring::wait_for_line_after`], but returns `None` instead of
+    /// panicking when `peer`'s standard output closes first (the process
+    /// ended): for a benchmark that counts a peer giving up as an outcome to
+    /// report, not a failure. It still panics, with the transcript, when the
+    /// deadline passes.
+    pub fn wait_for_line_or_exit(
+        &self,
+        peer: u8,
+        mark: usize,
+        line: &str,
+        timeout: Duration,
+    ) -> Option<usize> {
+        let process = self.peer(peer);
+        let deadline = Instant::now() + timeout;
+        let shared = &process.output;
+        let mut transcript = shared.lock();
+        loop {
+            let found = transcript.stdout.iter().skip(mark).position(|l| l == line);
+            if let Some(offset) = found {
+                return Some(mark + offset);
+            }
+            if transcript.stdout_closed {
+                return None;
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                drop(transcript);
+                panic!(
+                    "{}",
+                    process.describe(&format!(
+                        "peer {peer}: waited {timeout:?} for the line {line:?} from line {mark} on"
+                    ))
+                );
+            }
+            transcript = shared
+                .changed
+                .wait_timeout(transcript, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
     /// Waits until `peer` has printed all of `lines` on standard output, in
     /// this order (other lines may come between them), and returns the index
     /// of the last one.
