@@ -89,15 +89,15 @@ pub fn send_to_peer(
         purpose: offer.purpose,
     };
     let port = match tcp::request(address, &offered) {
-        Some(Reply::Ready { port }) => port,
-        Some(Reply::Error {
+        Ok(Reply::Ready { port }) => port,
+        Ok(Reply::Error {
             reason: ErrorReason::CannotWrite,
         }) => return Err("it cannot write the file into its directory".to_string()),
-        Some(Reply::Error {
+        Ok(Reply::Error {
             reason: ErrorReason::Busy,
         }) => return Err("it is receiving as many files as it takes at once".to_string()),
-        Some(other) => return Err(format!("the offer was answered with {other}")),
-        None => return Err("the offer was not answered".to_string()),
+        Ok(other) => return Err(format!("the offer was answered with {other}")),
+        Err(_) => return Err("the offer was not answered".to_string()),
     };
     // The offer and its answer make a first round trip for the timeout
     // estimator: longer than a datagram's, so a safe start.

@@ -12,7 +12,7 @@
 use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use crate::message::{Reply, Request};
-use crate::peer::{Event, Token};
+use crate::peer::{Event, NoAnswer, Token};
 use crate::ring::PeerId;
 
 /// The most inputs waiting for the event loop at once.
@@ -32,7 +32,7 @@ pub enum Input {
     Answered {
         to: PeerId,
         token: Token,
-        reply: Option<Reply>,
+        reply: Result<Reply, NoAnswer>,
     },
 }
 

@@ -11,10 +11,12 @@
 //!
 //! The number of open connections is bounded, and the bound cannot be used
 //! to lock real requests out: when every place is taken, the connection
-//! that has been idle longest (connected, and still silent) is closed to
-//! make room. A flood of idle connections then only ever evicts itself,
-//! while a real request, which sends its line as soon as it connects, is
-//! read within microseconds and gets its answer.
+//! that has been idle longest (its thread looked, and found nothing sent)
+//! is closed to make room. A flood of idle connections then only ever
+//! evicts itself, while a real request, which sends its line as soon as it
+//! connects, has it waiting when its thread looks, and is never idle.
+//! Since a connection whose thread has not looked yet is never closed, the
+//! bound holds for threads as well as for connections.
 
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -26,6 +28,7 @@ use std::time::{Duration, Instant};
 use crate::inbox::{Inbox, Input};
 use crate::message::{ErrorReason, MAX_LINE_LEN, ParseError, Reply, Request};
 use crate::output::{Kind, report};
+use crate::peer::NoAnswer;
 use crate::ring::PeerId;
 
 /// How long a connection attempt to another peer may take. On one host or a
@@ -36,8 +39,15 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Incoming requests served at once. A peer answers each in microseconds,
-/// so a few dozen places are plenty for a busy ring.
+/// so a few dozen places are plenty for a busy ring. Beyond this, an idle
+/// connection is closed to make room.
 pub const MAX_OPEN_REQUESTS: usize = 32;
+
+/// The hard limit on connections with a request, idle or not: when none of
+/// the first [`MAX_OPEN_REQUESTS`] is idle (their threads have not even
+/// looked at them yet, say, on a busy machine), a few more may wait; past
+/// this, a new connection is closed at once.
+pub const MAX_CONNECTION_THREADS: usize = 64;
 
 /// Watch connections held open at once. A peer has one watcher per
 /// predecessor whose list holds it (at most 8), a few more while the ring
@@ -52,7 +62,10 @@ pub const SMALL_STACK: usize = 256 * 1024;
 /// What an open incoming connection is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
-    /// Connected; its request line has not arrived yet.
+    /// Accepted; its thread has not looked for the request line yet.
+    Accepted,
+    /// Its thread looked and found no request line: it is idle, and may be
+    /// closed to make room.
     Reading,
     /// Its request is with the event loop, waiting for the answer.
     Answering,
@@ -81,8 +94,10 @@ impl Registry {
     }
 
     /// Records a new connection, first making room if every place for
-    /// requests is taken. Returns `false` when no room can be made: every
-    /// place holds a request already being answered.
+    /// requests is taken. Returns `false` when no room can be made: no
+    /// connection is idle (each is being answered, or its thread has not
+    /// looked at it yet, which is never held against it: a real request
+    /// whose line is waiting must not be closed for its thread's delay).
     fn admit(&self, id: u64, stream: &TcpStream) -> bool {
         let Ok(handle) = stream.try_clone() else {
             return false;
@@ -92,16 +107,18 @@ impl Registry {
             .iter()
             .filter(|o| !matches!(o.stage, Stage::Watching(_)))
             .count();
-        if requests >= MAX_OPEN_REQUESTS {
-            let idle = open
-                .iter()
-                .enumerate()
-                .filter(|(_, o)| o.stage == Stage::Reading)
-                .min_by_key(|(_, o)| o.since)
-                .map(|(index, _)| index);
-            let Some(index) = idle else {
-                return false;
-            };
+        let idle = open
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.stage == Stage::Reading)
+            .min_by_key(|(_, o)| o.since)
+            .map(|(index, _)| index);
+        if requests >= MAX_CONNECTION_THREADS && idle.is_none() {
+            return false;
+        }
+        if requests >= MAX_OPEN_REQUESTS
+            && let Some(index) = idle
+        {
             let evicted = open.remove(index);
             let _ = evicted.stream.shutdown(Shutdown::Both);
             report!(
@@ -113,7 +130,7 @@ impl Registry {
         }
         open.push(Open {
             id,
-            stage: Stage::Reading,
+            stage: Stage::Accepted,
             since: Instant::now(),
             stream: handle,
         });
@@ -196,7 +213,7 @@ pub fn spawn_listener(listener: TcpListener, inbox: Inbox) -> io::Result<()> {
                 if !registry.admit(id, &stream) {
                     report!(
                         Kind::Busy,
-                        "closed a TCP connection: {MAX_OPEN_REQUESTS} requests are being answered"
+                        "closed a new TCP connection: {MAX_CONNECTION_THREADS} are open and none is idle"
                     );
                     continue;
                 }
@@ -232,6 +249,14 @@ fn serve_connection(stream: TcpStream, id: u64, registry: &Registry, inbox: &Inb
         Err(_) => return,
     };
     let mut writer = stream;
+    // Only a connection that has sent nothing by the time its thread looks
+    // counts as idle.
+    if !has_waiting_bytes(&writer) && !registry.set_stage(id, Stage::Reading) {
+        return;
+    }
+    if set_timeouts(&writer, Some(EXCHANGE_TIMEOUT)).is_err() {
+        return;
+    }
     let line = match read_line(&mut reader) {
         Ok(Some(line)) => line,
         // Connected and closed without a word (or closed by us to make
@@ -285,6 +310,20 @@ fn serve_connection(stream: TcpStream, id: u64, registry: &Registry, inbox: &Inb
     }
 }
 
+/// Whether bytes are waiting to be read on `stream` right now. A connection
+/// that is closed counts as having something to read (its end), so that it
+/// is not held as idle. The look does not wait: the socket is put in
+/// non-blocking mode for the one peek (no other thread reads it).
+fn has_waiting_bytes(stream: &TcpStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let waiting = stream.peek(&mut byte).is_ok();
+    let _ = stream.set_nonblocking(false);
+    waiting
+}
+
 /// Holds a watch connection open until the watcher closes it or this
 /// process ends; the closing is the whole message.
 fn hold_watch(
@@ -303,16 +342,25 @@ fn hold_watch(
     }
 }
 
-/// Sends `request` to the peer at `address` and returns its reply, or
-/// `None` when the peer cannot be reached or does not answer in time.
-/// Blocking: the event loop calls it from a thread of its own.
-pub fn request(address: SocketAddr, request: &Request) -> Option<Reply> {
-    let stream = TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).ok()?;
-    set_timeouts(&stream, Some(EXCHANGE_TIMEOUT)).ok()?;
-    let mut writer = stream.try_clone().ok()?;
-    write_line(&mut writer, &request.to_bytes()).ok()?;
-    let line = read_line(&mut BufReader::new(stream)).ok()??;
-    Reply::from_bytes(&line).ok()
+/// Sends `request` to the peer at `address` and returns its reply, or why
+/// there is none. Blocking: the event loop calls it from a thread of its
+/// own.
+pub fn request(address: SocketAddr, request: &Request) -> Result<Reply, NoAnswer> {
+    let stream =
+        TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).map_err(|error| {
+            match error.kind() {
+                io::ErrorKind::ConnectionRefused => NoAnswer::Refused,
+                _ => NoAnswer::Silent,
+            }
+        })?;
+    let silent = |_| NoAnswer::Silent;
+    set_timeouts(&stream, Some(EXCHANGE_TIMEOUT)).map_err(silent)?;
+    let mut writer = stream.try_clone().map_err(silent)?;
+    write_line(&mut writer, &request.to_bytes()).map_err(silent)?;
+    let line = read_line(&mut BufReader::new(stream))
+        .map_err(silent)?
+        .ok_or(NoAnswer::Silent)?;
+    Reply::from_bytes(&line).map_err(|_| NoAnswer::Silent)
 }
 
 pub(crate) fn set_timeouts(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {

@@ -5,11 +5,13 @@
 //! successor answers `OK` and keeps the connection open, sending nothing
 //! more. When a process ends for any reason (a crash, Ctrl-C, `kill -9`),
 //! its operating system closes its connections and its listening port at
-//! once. So when the watch connection closes, the watcher tries to connect
-//! again: if the port refuses, nothing listens there any more, and the
-//! state machine hears [`Event::PortClosed`] and confirms with quick probes.
-//! If the port accepts, the successor lives (its watch was closed for some
-//! other reason, such as making room) and it is simply watched again.
+//! once. So when the watch connection closes, the watcher tries to watch
+//! again, every 5 ms for a moment: if the port refuses, nothing listens
+//! there any more, and the state machine hears [`Event::PortClosed`] and
+//! confirms with quick probes. If a new watch is answered, the successor
+//! lives (its watch was closed for some other reason, such as making room)
+//! and it is simply watched again. A connection that is accepted and then
+//! reset decides nothing: a dying process's port can accept for a moment.
 //!
 //! A frozen process keeps its connections and its port, so a freeze is left
 //! to the pings; that is why a closed watch alone never decides anything.
@@ -128,15 +130,22 @@ fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared,
         last_attempt = Some(Instant::now());
         let refused = match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
             Err(error) => error.kind() == io::ErrorKind::ConnectionRefused,
-            Ok(stream) => {
-                if let Some(reader) = open_watch(me, stream, shared) {
+            Ok(stream) => match open_watch(me, stream, shared) {
+                Some(reader) => {
                     hold(reader);
-                    // The watch has closed: does the port still answer?
-                    port_refuses(address)
-                } else {
-                    false
+                    // The watch has closed: find out at once whether the
+                    // successor lives.
+                    match watch_again(me, address, shared) {
+                        Reopened::Refused => true,
+                        Reopened::Watching => {
+                            last_attempt = None;
+                            false
+                        }
+                        Reopened::Unclear => false,
+                    }
                 }
-            }
+                None => false,
+            },
         };
         // A refused connection is reported whether or not the successor was
         // ever seen alive: the state machine only suspects one that has
@@ -144,6 +153,62 @@ fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared,
         if refused && !shared.is_stopped() && !inbox.event(Event::PortClosed { peer }) {
             return;
         }
+    }
+}
+
+/// How an attempt to watch a successor again, right after its watch
+/// closed, ended.
+enum Reopened {
+    /// Its port refused a connection: nothing listens there any more.
+    Refused,
+    /// A new watch was opened, and has closed again in its turn.
+    Watching,
+    /// Neither, within the attempts allowed: left to the slower pace.
+    Unclear,
+}
+
+/// How many times, 5 ms apart, a closed watch is tried again before the
+/// watcher falls back to one attempt a second.
+const QUICK_ATTEMPTS: u32 = 20;
+const QUICK_SPACING: Duration = Duration::from_millis(5);
+
+/// Tries to watch the successor again, right after its watch closed. A
+/// process that is being killed can still accept a connection for a moment
+/// (its listening socket goes last), and then resets it; so a connection
+/// alone proves nothing, and only a refusal or a new watch's `OK` decide.
+/// Each new watch that is accepted is held until it closes too.
+fn watch_again(me: PeerId, address: SocketAddr, shared: &Shared) -> Reopened {
+    let mut watched = false;
+    let mut attempts = 0;
+    while attempts < QUICK_ATTEMPTS {
+        if shared.is_stopped() {
+            return Reopened::Unclear;
+        }
+        match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+                return Reopened::Refused;
+            }
+            Err(_) => {}
+            Ok(stream) => {
+                if let Some(reader) = open_watch(me, stream, shared) {
+                    // It lives: watch it until this one closes, and start
+                    // counting afresh.
+                    hold(reader);
+                    watched = true;
+                    attempts = 0;
+                    continue;
+                }
+            }
+        }
+        attempts += 1;
+        if shared.wait_until(Instant::now() + QUICK_SPACING) {
+            return Reopened::Unclear;
+        }
+    }
+    if watched {
+        Reopened::Watching
+    } else {
+        Reopened::Unclear
     }
 }
 
@@ -170,14 +235,4 @@ fn open_watch(me: PeerId, stream: TcpStream, shared: &Shared) -> Option<BufReade
 /// the read returns only then.
 fn hold(mut reader: BufReader<TcpStream>) {
     let _ = io::copy(&mut reader, &mut io::sink());
-}
-
-/// Whether nothing listens at `address` any more. The connection made to
-/// find out, if one is made, is closed at once without a word, which the
-/// other side takes as nothing at all.
-fn port_refuses(address: SocketAddr) -> bool {
-    match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
-        Ok(_) => false,
-        Err(error) => error.kind() == io::ErrorKind::ConnectionRefused,
-    }
 }

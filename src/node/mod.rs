@@ -30,7 +30,7 @@ use crate::files::Directory;
 use crate::inbox::{INBOX_CAPACITY, Inbox, Input, ReplySlot};
 use crate::message::Datagram;
 use crate::output::{Kind, Printer, Wording, report, report_diagnostic};
-use crate::peer::{Action, ConnectionId, Event, Peer, PeerConfig};
+use crate::peer::{Action, ConnectionId, Event, NoAnswer, Peer, PeerConfig};
 use crate::ring::PeerId;
 use crate::tcp::{self, EXCHANGE_TIMEOUT};
 use crate::udp;
@@ -332,11 +332,11 @@ impl Node {
                 tokens.len()
             );
         }
-        self.made_up.extend(
-            tokens
-                .into_iter()
-                .map(|token| Event::Replied { token, reply: None }),
-        );
+        self.made_up
+            .extend(tokens.into_iter().map(|token| Event::Replied {
+                token,
+                reply: Err(NoAnswer::Silent),
+            }));
     }
 
     fn send_datagram(&self, address: SocketAddr, datagram: &Datagram) {

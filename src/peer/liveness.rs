@@ -173,6 +173,13 @@ impl Liveness {
         };
     }
 
+    /// This peer itself did not run for a while (its process was frozen,
+    /// its machine hung): pings it sent before could not be answered in its
+    /// eyes, so the silence they started says nothing, and is forgotten.
+    pub fn forgive_silence(&mut self) {
+        self.silence = None;
+    }
+
     /// Its port refused a connection: probe at once, and decide fast.
     pub fn port_closed(&mut self, now: Instant) {
         if matches!(self.evidence, Evidence::PortClosed { .. }) {

@@ -1,6 +1,6 @@
-//! Membership: a newcomer joining, the peer that places it, the successor
-//! changes that follow, a graceful departure, and a peer that finds itself
-//! dropped from the ring and joins again.
+//! Membership, the ring's side: the peer that places a newcomer, the
+//! successor changes that follow, and a graceful departure. (This peer's
+//! own joins are in `joining.rs`.)
 //!
 //! The placement rule is the one of any distributed hash table: peer `p`
 //! with first successor `s` owns the identities strictly between `p` and
@@ -13,34 +13,18 @@
 
 use std::time::{Duration, Instant};
 
+use super::joining::JOIN_TIMEOUT;
 use super::outstanding::Awaiting;
-use super::successors::merged;
 use super::{Action, MAX_HOPS, Peer, Phase, warn};
-use crate::message::{Ordinal, RefuseReason, Reply, Request};
+use crate::message::{Ordinal, RefuseReason, Request};
 use crate::output::{Kind, Line};
 use crate::ring::{PeerId, is_strictly_between};
 
-/// How long a newcomer waits to be placed in the ring before giving up.
-pub const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// How long a peer that is joining again waits between attempts.
-pub const REJOIN_RETRY: Duration = Duration::from_secs(1);
+/// How many recent welcomes are remembered, to answer a repeated `JOIN`.
+const MAX_RECENT_WELCOMES: usize = 8;
 
 /// How long a leaving peer waits for its predecessors to acknowledge.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// A peer waiting to be placed, after sending `JOIN` to `via`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Joining {
-    via: PeerId,
-    give_up_at: Instant,
-    /// The successors of a peer that was cut off and is joining again, in
-    /// case the ring says it never left; `None` for a newcomer.
-    previous: Option<Vec<PeerId>>,
-    /// When to send the `JOIN`, if it has not been sent yet: a peer that
-    /// rejoins waits a little between attempts.
-    send_at: Option<Instant>,
-}
 
 /// `Quit` was typed: the peer stays a member, pinging and passing on joins,
 /// until its predecessors have acknowledged that it leaves.
@@ -53,150 +37,34 @@ pub struct Leaving {
 /// What membership has due.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Due {
-    /// Nobody placed us in time.
-    GiveUpJoin,
-    /// Send the `JOIN` of a rejoin attempt.
-    SendJoin,
     /// Not every predecessor acknowledged our departure in time.
     GiveUpLeave,
-    /// Nobody has pinged us for the predecessor memory: the ring has
-    /// dropped us.
-    CutOff,
 }
 
 impl Peer {
     /// What membership has due next, and when.
     pub(super) fn membership_due(&self) -> Option<(Instant, Due)> {
-        match &self.phase {
-            Phase::Joining(joining) => {
-                let send = joining.send_at.map(|at| (at, Due::SendJoin));
-                [Some((joining.give_up_at, Due::GiveUpJoin)), send]
-                    .into_iter()
-                    .flatten()
-                    .min_by_key(|&(at, _)| at)
-            }
-            Phase::Member => {
-                let leave = self
-                    .leaving
-                    .as_ref()
-                    .map(|l| (l.give_up_at, Due::GiveUpLeave));
-                leave.or_else(|| self.cut_off_at().map(|at| (at, Due::CutOff)))
-            }
-            Phase::Done => None,
-        }
+        let leaving = self
+            .leaving
+            .as_ref()
+            .filter(|_| self.phase == Phase::Member);
+        leaving.map(|l| (l.give_up_at, Due::GiveUpLeave))
     }
 
-    pub(super) fn perform_membership_due(&mut self, due: Due, now: Instant, out: &mut Vec<Action>) {
+    pub(super) fn perform_membership_due(
+        &mut self,
+        due: Due,
+        _now: Instant,
+        out: &mut Vec<Action>,
+    ) {
         match due {
-            Due::GiveUpJoin => {
-                let via = match &self.phase {
-                    Phase::Joining(joining) => joining.via,
-                    _ => return,
-                };
-                warn(
-                    out,
-                    Kind::Note,
-                    format!(
-                        "no answer to the join request sent to peer {via} within {} s",
-                        JOIN_TIMEOUT.as_secs()
-                    ),
-                );
-                self.end_failed_join(now, out);
-            }
-            Due::SendJoin => {
-                if let Phase::Joining(joining) = &mut self.phase {
-                    joining.send_at = None;
-                    let via = joining.via;
-                    self.send_join(via, now, out);
-                }
-            }
             // A predecessor that does not acknowledge is dead or gone; it
             // must not keep us here.
             Due::GiveUpLeave => self.exit(0, out),
-            Due::CutOff => self.rejoin(now, out),
         }
     }
 
-    // ----- Joining -----
-
-    pub(super) fn start_joining(
-        &mut self,
-        via: PeerId,
-        previous: Option<Vec<PeerId>>,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
-        self.phase = Phase::Joining(Joining {
-            via,
-            give_up_at: now + JOIN_TIMEOUT,
-            previous,
-            send_at: None,
-        });
-        self.owed_changes.clear();
-        self.send_join(via, now, out);
-    }
-
-    fn send_join(&mut self, via: PeerId, now: Instant, out: &mut Vec<Action>) {
-        let me = self.id();
-        let join = Request::Join {
-            newcomer: me,
-            sender: me,
-            hops: 0,
-        };
-        if !self.outstanding.send(via, join, Awaiting::Join, now, out) {
-            self.end_failed_join(now, out);
-        }
-    }
-
-    /// Our own `JOIN` was answered. Only the `OK` that it arrived matters
-    /// here; the placement itself comes as `WELCOME` or `REFUSE`.
-    pub(super) fn on_join_answer(
-        &mut self,
-        via: PeerId,
-        answer: Option<Reply>,
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
-        let asked_via = matches!(&self.phase, Phase::Joining(joining) if joining.via == via);
-        if answer == Some(Reply::Ok) || !asked_via {
-            return;
-        }
-        warn(
-            out,
-            Kind::Note,
-            format!(
-                "peer {via} does not answer, so peer {} cannot join through it; \
-                 is peer {via} running, with the same --base-port?",
-                self.id()
-            ),
-        );
-        self.end_failed_join(now, out);
-    }
-
-    /// A newcomer that cannot join exits; a peer that was rejoining keeps
-    /// trying, through each of its old successors in turn, as it has
-    /// nowhere else to go.
-    fn end_failed_join(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let Phase::Joining(joining) = &self.phase else {
-            return;
-        };
-        let Some(previous) = joining.previous.clone().filter(|p| !p.is_empty()) else {
-            self.exit(1, out);
-            return;
-        };
-        let next = previous
-            .iter()
-            .position(|&peer| peer == joining.via)
-            .map_or(0, |at| (at + 1) % previous.len());
-        // Wait before trying again, so that a ring that cannot be reached
-        // costs one attempt a second, not a busy loop.
-        self.phase = Phase::Joining(Joining {
-            via: previous[next],
-            give_up_at: now + REJOIN_RETRY + JOIN_TIMEOUT,
-            previous: Some(previous),
-            send_at: Some(now + REJOIN_RETRY),
-        });
-    }
+    // ----- Placing newcomers -----
 
     /// A join request reached us: take the newcomer as our first successor
     /// if it belongs right after us, or pass the request on.
@@ -220,7 +88,13 @@ impl Peer {
                 return;
             }
         };
-        if newcomer == me || newcomer == first {
+        if let Some(welcome) = self.recent_welcome(newcomer, now) {
+            // We placed this newcomer a moment ago, and it asks again: its
+            // first `JOIN` or our answer was lost. The same welcome again
+            // is the answer, not a refusal.
+            self.outstanding
+                .send(newcomer, welcome, Awaiting::Delivery, now, out);
+        } else if newcomer == me || newcomer == first {
             warn(
                 out,
                 Kind::Unexpected,
@@ -296,6 +170,11 @@ impl Peer {
         }
         theirs.truncate(capacity);
         let welcome = Request::Welcome { successors: theirs };
+        self.welcomed
+            .retain(|&(peer, _, until)| peer != newcomer && until > now);
+        self.welcomed.truncate(MAX_RECENT_WELCOMES - 1);
+        self.welcomed
+            .push((newcomer, welcome.clone(), now + JOIN_TIMEOUT));
         self.outstanding
             .send(newcomer, welcome, Awaiting::Delivery, now, out);
 
@@ -326,6 +205,16 @@ impl Peer {
         }
     }
 
+    /// The welcome sent to `newcomer` lately, if it was placed here within
+    /// its join's timeout and is still our first successor.
+    fn recent_welcome(&self, newcomer: PeerId, now: Instant) -> Option<Request> {
+        let first = self.successors.first()?;
+        self.welcomed
+            .iter()
+            .find(|&&(peer, _, until)| peer == newcomer && peer == first && until > now)
+            .map(|(_, welcome, _)| welcome.clone())
+    }
+
     fn send_change(&mut self, predecessor: PeerId, now: Instant, out: &mut Vec<Action>) {
         let change = Request::Change {
             from: self.id(),
@@ -348,83 +237,6 @@ impl Peer {
             self.owed_changes.remove(at);
             if self.phase == Phase::Member && !self.successors.is_empty() {
                 self.send_change(predecessor, now, out);
-            }
-        }
-    }
-
-    pub(super) fn on_welcome(
-        &mut self,
-        successors: &[PeerId],
-        now: Instant,
-        out: &mut Vec<Action>,
-    ) {
-        let me = self.id();
-        let list = merged(&[], successors, me, self.config.successor_count, &[]);
-        if !matches!(self.phase, Phase::Joining(_)) || list.is_empty() {
-            warn(
-                out,
-                Kind::Unexpected,
-                format!(
-                    "ignored a welcome to the ring (successors {successors:?}): this peer is \
-                     not joining"
-                ),
-            );
-            return;
-        }
-        out.push(Action::Print(Line::JoinAccepted));
-        for (index, &peer) in list.iter().enumerate() {
-            if let Some(position) = Ordinal::from_index(index) {
-                out.push(Action::Print(Line::Successor { position, peer }));
-            }
-        }
-        self.phase = Phase::Member;
-        self.successors.welcome(&list, now);
-        self.successors.mark_announced();
-    }
-
-    pub(super) fn on_refuse(&mut self, reason: RefuseReason, now: Instant, out: &mut Vec<Action>) {
-        let Phase::Joining(joining) = &self.phase else {
-            warn(
-                out,
-                Kind::Unexpected,
-                format!("ignored a refusal ({reason}): this peer is not joining"),
-            );
-            return;
-        };
-        let me = self.id();
-        match (reason, joining.previous.clone()) {
-            // We thought we had been dropped, but the ring still holds us.
-            (RefuseReason::Duplicate, Some(previous)) => {
-                warn(
-                    out,
-                    Kind::Note,
-                    format!("the ring still holds peer {me}; carrying on as before"),
-                );
-                self.phase = Phase::Member;
-                self.successors.welcome(&previous, now);
-                self.successors.mark_announced();
-            }
-            (RefuseReason::Duplicate, None) => {
-                warn(
-                    out,
-                    Kind::Note,
-                    format!(
-                        "peer {me} cannot join: a peer with that identity is already in the \
-                         ring; choose another identity"
-                    ),
-                );
-                self.exit(1, out);
-            }
-            (RefuseReason::NoPlace, _) => {
-                warn(
-                    out,
-                    Kind::Note,
-                    format!(
-                        "peer {me} cannot join: the request found no place in the ring, which \
-                         is changing; try again"
-                    ),
-                );
-                self.end_failed_join(now, out);
             }
         }
     }
@@ -533,39 +345,5 @@ impl Peer {
                 ),
             ),
         }
-    }
-
-    // ----- Rejoining -----
-
-    /// When this member would count as dropped from the ring: it was pinged
-    /// before, and nobody has pinged it for the predecessor memory (it was
-    /// frozen, and its predecessors repaired round it). A peer whose list
-    /// is being repaired finishes first: rejoining needs its successors,
-    /// to fall back on if the ring says it never left.
-    fn cut_off_at(&self) -> Option<Instant> {
-        if self.successors.is_empty() || self.successors.is_held() {
-            return None;
-        }
-        self.predecessors.all_forgotten_at()
-    }
-
-    fn rejoin(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let previous = self.successors.peers();
-        let Some(&via) = previous.first() else {
-            return;
-        };
-        warn(
-            out,
-            Kind::Note,
-            format!(
-                "no predecessor has pinged peer {} for {:.1} s, so the ring has dropped it \
-                 (it was frozen or cut off); joining again through peer {via}",
-                self.id(),
-                self.config.predecessor_memory().as_secs_f64()
-            ),
-        );
-        self.predecessors.forget_all();
-        self.successors.clear(now);
-        self.start_joining(via, Some(previous), now, out);
     }
 }

@@ -23,6 +23,7 @@
 //! order. Keeping the logic pure means every rule of the ring is tested with
 //! plain function calls, no sockets and no waiting; see `tests/` here.
 
+mod joining;
 mod liveness;
 mod membership;
 mod outstanding;
@@ -34,8 +35,9 @@ mod successors;
 #[cfg(test)]
 mod tests;
 
+pub use joining::{JOIN_RETRY, JOIN_TIMEOUT, REJOIN_RETRY};
 pub use liveness::{AFTER_PORT_CLOSED, BY_PINGS, DetectionRule, PINGS_TO_CONFIRM};
-pub use membership::{JOIN_TIMEOUT, LEAVE_TIMEOUT, REJOIN_RETRY};
+pub use membership::LEAVE_TIMEOUT;
 pub use outstanding::{MAX_OUTSTANDING, REQUEST_EXPIRY};
 pub use routing::{EXPECTATION_LIFETIME, Files, MAX_EXPECTATIONS, MAX_HOPS, NoFiles};
 pub use successors::{HOLD_LIMIT, QUERY_RETRY, merged};
@@ -85,6 +87,17 @@ pub struct Token(pub u64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ConnectionId(pub u64);
 
+/// Why a request got no reply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoAnswer {
+    /// Nothing listens on the peer's port: the request was never delivered.
+    Refused,
+    /// The connection failed or closed, or no reply came in time (or the
+    /// request could not even be sent, with too many under way): it may or
+    /// may not have been delivered.
+    Silent,
+}
+
 /// Which way a file went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -112,9 +125,11 @@ pub enum Event {
         connection: ConnectionId,
     },
     /// The request sent with [`Action::Send`] and this token was answered
-    /// with `reply`, or not at all (`None`: no connection, no reply in
-    /// time, or too many requests under way to send it).
-    Replied { token: Token, reply: Option<Reply> },
+    /// with `reply`, or not at all, and why.
+    Replied {
+        token: Token,
+        reply: Result<Reply, NoAnswer>,
+    },
     /// The watch connection to a successor closed and its port refused a
     /// new connection: its process has most likely ended.
     PortClosed { peer: PeerId },
@@ -178,8 +193,8 @@ pub enum Action {
 /// Where the peer stands in the ring's life.
 #[derive(Clone, Debug, PartialEq)]
 enum Phase {
-    /// Waiting to be placed; see [`membership`].
-    Joining(membership::Joining),
+    /// A newcomer waiting to be placed; see [`joining`].
+    Joining(joining::Attempt),
     /// In the ring. Its successors are in the successor list, which is
     /// empty only if every one of them failed.
     Member,
@@ -191,12 +206,19 @@ enum Phase {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Due {
     Successors(successors::Due),
+    Joining(joining::Due),
     Membership(membership::Due),
     /// Give up waiting for the answer to this request.
     Expired(Token),
     /// Forget the expectations that have expired.
     Expectations,
 }
+
+/// A tick that comes this much later than the deadline the peer asked for
+/// means the peer itself did not run meanwhile (its process was frozen, its
+/// machine hung), rather than that its successors were silent: an event
+/// loop wakes within milliseconds of its deadline.
+pub const STALL_TOLERANCE: Duration = Duration::from_millis(250);
 
 /// A tick does at most this much due work. Each piece of work moves its own
 /// deadline past the tick's time (a round schedules the next round, a
@@ -215,6 +237,12 @@ pub struct Peer {
     files: Box<dyn Files>,
     expected: Expectations,
     leaving: Option<membership::Leaving>,
+    /// Set while a member that found itself dropped asks to be placed
+    /// again; see [`joining`].
+    rejoin: Option<joining::Attempt>,
+    /// The welcomes this peer sent lately, to answer a repeated `JOIN`
+    /// with the same one: (newcomer, welcome, until when).
+    welcomed: Vec<(PeerId, Request, Instant)>,
     /// The positions of predecessors that must hear of a newcomer taken
     /// before they had pinged: each is told as soon as it pings.
     owed_changes: Vec<crate::message::Ordinal>,
@@ -242,7 +270,7 @@ impl Peer {
     pub fn joining(config: PeerConfig, known: PeerId, now: Instant) -> (Peer, Vec<Action>) {
         let mut peer = Peer::blank(config, now);
         let mut out = Vec::new();
-        peer.start_joining(known, None, now, &mut out);
+        peer.start_joining(known, now, &mut out);
         (peer, out)
     }
 
@@ -263,6 +291,8 @@ impl Peer {
             files: Box::new(NoFiles),
             expected: Expectations::default(),
             leaving: None,
+            rejoin: None,
+            welcomed: Vec::new(),
             owed_changes: Vec::new(),
         }
     }
@@ -327,6 +357,15 @@ impl Peer {
 
     /// Does every piece of work due at or before `now`, in time order.
     fn tick(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self
+            .next_deadline()
+            .is_some_and(|due| now > due + STALL_TOLERANCE)
+        {
+            // Pings sent before the stall were answered while this peer
+            // could not listen; counting that silence would declare live
+            // successors dead.
+            self.successors.forgive_stall();
+        }
         for _ in 0..MAX_STEPS_PER_TICK {
             match self.next_due() {
                 Some((at, due)) if at <= now => self.perform(due, now, out),
@@ -349,6 +388,7 @@ impl Peer {
         };
         [
             successors.map(|(at, due)| (at, Due::Successors(due))),
+            self.joining_due().map(|(at, due)| (at, Due::Joining(due))),
             self.membership_due()
                 .map(|(at, due)| (at, Due::Membership(due))),
             self.outstanding
@@ -366,8 +406,9 @@ impl Peer {
     fn perform(&mut self, due: Due, now: Instant, out: &mut Vec<Action>) {
         match due {
             Due::Successors(due) => self.perform_successor_due(due, now, out),
+            Due::Joining(due) => self.perform_joining_due(due, now, out),
             Due::Membership(due) => self.perform_membership_due(due, now, out),
-            Due::Expired(token) => self.on_reply(token, None, now, out),
+            Due::Expired(token) => self.on_reply(token, Err(NoAnswer::Silent), now, out),
             Due::Expectations => self.expire_expectations(now, out),
         }
     }
@@ -456,7 +497,7 @@ impl Peer {
     fn on_reply(
         &mut self,
         token: Token,
-        answer: Option<Reply>,
+        answer: Result<Reply, NoAnswer>,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
@@ -464,16 +505,16 @@ impl Peer {
             return;
         };
         match sent.awaiting {
-            Awaiting::Refill => self.on_refill_answer(sent.to, answer, now, out),
+            Awaiting::Refill => self.on_refill_answer(sent.to, answer, now),
             Awaiting::Join => self.on_join_answer(sent.to, answer, now, out),
             Awaiting::Leave => self.on_leave_acknowledged(sent.to, out),
             Awaiting::Delivery => match answer {
-                None => warn(
+                Err(_) => warn(
                     out,
                     Kind::Delivery,
                     format!("peer {} did not answer {}", sent.to, sent.request),
                 ),
-                Some(Reply::Error { reason }) => warn(
+                Ok(Reply::Error { reason }) => warn(
                     out,
                     Kind::Delivery,
                     format!(
@@ -481,7 +522,7 @@ impl Peer {
                         sent.to, sent.request
                     ),
                 ),
-                Some(_) => {}
+                Ok(_) => {}
             },
         }
     }

@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use super::outstanding::Awaiting;
 use super::successors::Due;
-use super::{Action, ConnectionId, Peer, Phase, reply, warn};
+use super::{Action, ConnectionId, NoAnswer, Peer, Phase, reply, warn};
 use crate::message::{Datagram, ErrorReason, Ordinal, Reply, Request};
 use crate::output::{Kind, Line};
 use crate::ring::PeerId;
@@ -129,12 +129,11 @@ impl Peer {
     pub(super) fn on_refill_answer(
         &mut self,
         asked: PeerId,
-        answer: Option<Reply>,
+        answer: Result<Reply, NoAnswer>,
         now: Instant,
-        _out: &mut [Action],
     ) {
         match answer {
-            Some(Reply::Successors { successors }) => {
+            Ok(Reply::Successors { successors }) => {
                 self.successors.refill_answered(asked, &successors, now)
             }
             _ => self.successors.refill_failed(asked, now),
@@ -160,6 +159,9 @@ impl Peer {
     pub(super) fn announce_successors(&mut self, out: &mut Vec<Action>) {
         if self.phase != Phase::Member {
             return;
+        }
+        for dead in self.successors.take_dropped_dead() {
+            out.push(Action::Print(Line::NoLongerAlive { peer: dead }));
         }
         if let Some(peers) = self.successors.take_announcement() {
             for (index, &peer) in peers.iter().enumerate() {

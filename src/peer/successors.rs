@@ -29,6 +29,10 @@ use crate::ring::PeerId;
 /// Each answer that changes nothing doubles the wait, up to a ping interval.
 pub const QUERY_RETRY: Duration = Duration::from_millis(200);
 
+/// How soon a refill is asked again while the announcement of a repaired
+/// list waits on it and the last answer brought nothing new.
+pub const REPAIR_RETRY: Duration = Duration::from_millis(50);
+
 /// The longest the announcement of a repaired list waits for the refill.
 /// A first successor that cannot answer a query for this long is itself
 /// about to be declared dead; the list is announced as it is meanwhile.
@@ -113,6 +117,9 @@ pub struct SuccessorList {
     /// peers' lists, are presumed alive; before it, one that has never
     /// answered may simply not have started yet, and is not suspected.
     settled: bool,
+    /// Successors that a merge dropped while their port had refused a
+    /// connection: they are dead, and the peer says so.
+    dropped_dead: Vec<PeerId>,
     /// Peers declared dead lately, and until when to remember it: a refill
     /// answer that still names one of them comes from a peer that has not
     /// noticed the death yet.
@@ -142,11 +149,17 @@ impl SuccessorList {
             next_round_at: now,
             next_seq: 0,
             settled: false,
+            dropped_dead: Vec::new(),
             dead: Vec::new(),
             dead_memory,
         };
         list.set(initial.to_vec(), now);
         list.announced = list.peers();
+        // `init` names two successors; at R > 2 the list is announced once
+        // the refill has learned the rest.
+        if !list.entries.is_empty() && list.entries.len() < capacity {
+            list.held_since = Some(now);
+        }
         list
     }
 
@@ -191,11 +204,6 @@ impl SuccessorList {
     /// first list in words of its own.
     pub fn mark_announced(&mut self) {
         self.announced = self.peers();
-    }
-
-    /// Empties the list, for a peer that joins the ring again.
-    pub fn clear(&mut self, now: Instant) {
-        self.set(Vec::new(), now);
     }
 
     /// Takes the list a newcomer is given. Its successors are running (the
@@ -267,20 +275,26 @@ impl SuccessorList {
             return;
         };
         self.refill = Refill::Idle;
-        let changed = self.merge_refill(asked, theirs, now);
-        let full = self.entries.len() >= self.capacity;
-        if changed && !full {
-            // The answer brought news, but not enough: the list was set to
-            // be asked again at once, and a repaired list is announced only
-            // when it is whole, rather than line by line.
+        let (changed, complete) = self.merge_refill(asked, theirs, now);
+        if complete {
+            self.held_since = None;
+        }
+        if changed {
+            // A list that is still short was set to be asked again at once.
             return;
         }
-        self.held_since = None;
-        if !changed {
+        self.refill = if self.is_held() && !self.entries.is_empty() {
+            // The asked peer has not learned more yet (it is repairing its
+            // own list, say); the announcement waits on it, so ask soon.
+            Refill::Due {
+                at: now + REPAIR_RETRY,
+                backoff,
+            }
+        } else {
             // A list that stays short although the answer was taken in:
             // ask again, less and less often.
-            self.refill = self.refill_after(now, backoff);
-        }
+            self.refill_after(now, backoff)
+        };
     }
 
     /// The refill question to `asked` got no answer, or an error.
@@ -318,6 +332,14 @@ impl SuccessorList {
             self.settled = true;
         }
         true
+    }
+
+    /// This peer did not run for a while: the silences of its successors
+    /// start again (see [`Liveness::forgive_silence`]).
+    pub fn forgive_stall(&mut self) {
+        for successor in &mut self.entries {
+            successor.liveness.forgive_silence();
+        }
     }
 
     /// `peer`'s port refused a connection after its watch closed.
@@ -395,16 +417,31 @@ impl SuccessorList {
     }
 
     /// Takes in a refill answer: the list up to `asked`, then its list,
-    /// without the peers this one knows to be dead.
-    fn merge_refill(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) -> bool {
+    /// without the peers this one knows to be dead. Returns whether the list
+    /// changed, and whether it is now complete: full, or as long as the ring
+    /// allows (the answer came back round to this peer or its list).
+    fn merge_refill(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) -> (bool, bool) {
         let Some(at) = self.position(asked) else {
-            return false;
+            return (false, false);
         };
         self.dead.retain(|&(_, until)| until > now);
         let dead: Vec<PeerId> = self.dead.iter().map(|&(peer, _)| peer).collect();
         let before = self.peers();
+        let closes_the_ring = theirs
+            .iter()
+            .any(|&peer| peer == self.me || before[..=at].contains(&peer));
         let merged = merged(&before[..=at], theirs, self.me, self.capacity, &dead);
-        self.set(merged, now)
+        let changed = self.set(merged, now);
+        (
+            changed,
+            closes_the_ring || self.entries.len() >= self.capacity,
+        )
+    }
+
+    /// The successors a merge dropped while their ports had refused a
+    /// connection, to be declared dead.
+    pub fn take_dropped_dead(&mut self) -> Vec<PeerId> {
+        std::mem::take(&mut self.dropped_dead)
     }
 
     fn refill_after(&self, now: Instant, backoff: Duration) -> Refill {
@@ -436,6 +473,16 @@ impl SuccessorList {
             return false;
         }
         let old = std::mem::take(&mut self.entries);
+        // A successor whose port refused a connection, and that the news
+        // drops, is dead: the peer's own verdict was only milliseconds
+        // away, and it is said all the same.
+        for gone in old.iter().filter(|s| !peers.contains(&s.peer)) {
+            let known_dead = self.dead.iter().any(|&(peer, _)| peer == gone.peer);
+            if gone.liveness.is_condemned() && !known_dead {
+                self.dead.push((gone.peer, now + self.dead_memory));
+                self.dropped_dead.push(gone.peer);
+            }
+        }
         let newcomer = if self.settled {
             Liveness::presumed_alive
         } else {
@@ -633,34 +680,64 @@ mod tests {
     }
 
     #[test]
-    fn a_short_list_is_refilled_and_asked_less_often_when_nothing_changes() {
+    fn a_short_list_is_refilled_and_announced_once_whole() {
         // `init` names two; at R = 4 the other two are learned.
         let start = Instant::now();
         let mut two = list(2, 4, &[4, 5], start);
+        assert!(two.is_held());
         assert_eq!(two.next_due(), Some((start, Due::Round)));
-        two.start_round(start);
+        assert_eq!(two.start_round(start).announce, None);
         assert_eq!(two.next_due(), Some((start, Due::Refill)));
         two.refill_sent(PeerId(4));
-        // 4 knows only two successors itself yet.
+        // 4 knows only two successors itself yet: news, but not enough.
         two.refill_answered(PeerId(4), &ids(&[5, 8]), start);
         assert_eq!(two.peers(), ids(&[4, 5, 8]));
-        assert_eq!(two.take_announcement(), Some(ids(&[4, 5, 8])));
+        assert_eq!(two.take_announcement(), None);
         two.start_round(start);
         assert_eq!(two.next_due(), Some((start, Due::Refill)));
         two.refill_sent(PeerId(4));
-        // An answer that changes nothing: wait QUERY_RETRY, then twice that.
+        // Nothing new yet: while held, ask again soon.
         two.refill_answered(PeerId(4), &ids(&[5, 8]), start);
-        assert_eq!(two.next_due(), Some((start + QUERY_RETRY, Due::Refill)));
-        let later = start + QUERY_RETRY;
+        assert_eq!(two.next_due(), Some((start + REPAIR_RETRY, Due::Refill)));
+        let later = start + REPAIR_RETRY;
         two.refill_sent(PeerId(4));
-        two.refill_answered(PeerId(4), &ids(&[5, 8]), later);
-        assert_eq!(two.next_due(), Some((later + QUERY_RETRY * 2, Due::Refill)));
-        // 4 has learned more: the list is full and nobody is asked again.
-        two.refill_sent(PeerId(4));
+        // 4 has learned more: the list is whole, announced, and nobody is
+        // asked again.
         two.refill_answered(PeerId(4), &ids(&[5, 8, 9]), later);
         assert_eq!(two.peers(), ids(&[4, 5, 8, 9]));
+        assert_eq!(two.take_announcement(), Some(ids(&[4, 5, 8, 9])));
         two.start_round(later);
         assert_eq!(two.next_due(), Some((later + INTERVAL, Due::Round)));
+    }
+
+    #[test]
+    fn a_list_as_long_as_a_small_ring_allows_is_asked_less_and_less_often() {
+        // Three peers, R = 4: each can have only two successors. The answer
+        // comes back round to this peer, so the list is complete.
+        let start = Instant::now();
+        let mut thirty = list(30, 4, &[40, 50], start);
+        thirty.refill_sent(PeerId(40));
+        thirty.refill_answered(PeerId(40), &ids(&[50, 30]), start);
+        assert_eq!(thirty.peers(), ids(&[40, 50]));
+        assert!(!thirty.is_held());
+        assert_eq!(thirty.take_announcement(), None);
+        let due_refill = |list: &SuccessorList| {
+            let mut at = None;
+            let mut probe = list.clone();
+            while let Some((when, due)) = probe.next_due() {
+                if due == Due::Refill {
+                    at = Some(when);
+                    break;
+                }
+                probe.start_round(when);
+            }
+            at
+        };
+        assert_eq!(due_refill(&thirty), Some(start + QUERY_RETRY));
+        let later = start + QUERY_RETRY;
+        thirty.refill_sent(PeerId(40));
+        thirty.refill_answered(PeerId(40), &ids(&[50, 30]), later);
+        assert_eq!(due_refill(&thirty), Some(later + QUERY_RETRY * 2));
     }
 
     #[test]
@@ -688,16 +765,6 @@ mod tests {
         assert_eq!(five.peers(), ids(&[8, 14]));
         // News from a peer that is not a successor is not for this list.
         assert_eq!(five.merge_after(PeerId(200), &ids(&[1]), now), None);
-    }
-
-    #[test]
-    fn a_tiny_ring_gives_a_list_as_long_as_it_can() {
-        // Three peers, R = 4: each can have only two successors.
-        let now = Instant::now();
-        let mut thirty = list(30, 4, &[40, 50], now);
-        thirty.refill_sent(PeerId(40));
-        thirty.refill_answered(PeerId(40), &ids(&[50, 30]), now);
-        assert_eq!(thirty.peers(), ids(&[40, 50]));
     }
 
     #[test]

@@ -234,6 +234,58 @@ fn two_adjacent_deaths_are_survived_with_three_successors() {
 }
 
 #[test]
+fn a_successor_whose_port_refused_and_that_a_refill_drops_is_said_to_be_dead() {
+    // 8 keeps 9 14 19. 14 is found dead first; 19's port has refused too,
+    // but before its own verdict 9's answer already leaves it out.
+    let mut eight = Scenario::running(8, &[9, 14, 19], &[5, 4, 2]);
+    eight.step(1.0, "closed 14");
+    let log = eight.run_until(1.04, &[9, 19]);
+    assert!(entries(&log).contains(&"print Peer 14 is no longer alive"));
+    eight.step(1.041, "closed 19");
+    eight.expect(&[(
+        1.042,
+        "reply 9 SUCCESSORS 2 4 5",
+        &[
+            "print Peer 19 is no longer alive",
+            "print My new first successor is Peer 9",
+            "print My new second successor is Peer 2",
+            "print My new third successor is Peer 4",
+        ],
+    )]);
+    // Said once: its own verdict does not come.
+    let log = eight.run_until(2.0, &[9, 2, 4]);
+    assert!(
+        !entries(&log).iter().any(|e| e.contains("no longer alive")),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn a_repaired_list_is_announced_only_once_whole() {
+    // 14 and 19 die; 9 (8's first successor) is repairing too and first
+    // answers with the one successor it has left.
+    let mut eight = Scenario::running(8, &[9, 14, 19], &[5, 4, 2]);
+    eight.step(1.0, "closed 14");
+    eight.step(1.0, "closed 19");
+    eight.run_until(1.04, &[9]);
+    assert!(eight.step(1.05, "reply 9 SUCCESSORS 2").is_empty());
+    let log = eight.run_until(1.05, &[9, 2]);
+    assert!(entries(&log).contains(&"tcp 9 QUERY 8"), "{log:?}");
+    assert!(eight.step(1.06, "reply 9 SUCCESSORS 2").is_empty());
+    let log = eight.run_until(1.2, &[9, 2]);
+    assert!(entries(&log).contains(&"tcp 9 QUERY 8"), "{log:?}");
+    eight.expect(&[(
+        1.2,
+        "reply 9 SUCCESSORS 2 4 5",
+        &[
+            "print My new first successor is Peer 9",
+            "print My new second successor is Peer 2",
+            "print My new third successor is Peer 4",
+        ],
+    )]);
+}
+
+#[test]
 fn a_peer_that_loses_every_successor_says_so_and_stops_pinging() {
     let mut eight = Scenario::running(8, &[9, 14], &[5, 4]);
     eight.step(1.0, "closed 9");
@@ -268,10 +320,74 @@ fn a_rejoining_peer_waits_between_attempts_and_tries_its_other_successors() {
     let mut fourteen = Scenario::running(14, &[19, 2], &[9, 8]);
     let resumed = 10.0 * T;
     fourteen.step(resumed, "tick");
-    assert_eq!(fourteen.step(resumed, "noreply 19 JOIN"), ["warn Note"]);
+    assert_eq!(fourteen.step(resumed, "refused 19 JOIN"), ["warn Note"]);
+    // It stays a member meanwhile, pinging its list.
     let retry = resumed + REJOIN_RETRY.as_secs_f64();
-    assert_eq!(fourteen.next_deadline(), Some(retry));
-    assert_eq!(fourteen.step(retry, "tick"), ["tcp 2 JOIN 14 14 0"]);
+    let log = fourteen.run_until(retry, &[19, 2]);
+    assert_eq!(
+        first_time(&log, "tcp 2 JOIN 14 14 0"),
+        Some(retry),
+        "{log:?}"
+    );
+}
+
+#[test]
+fn a_rejoining_peer_stays_a_member_so_a_ring_that_stalled_whole_recovers() {
+    // Every peer of a ring was frozen at once and finds itself unpinged:
+    // each rejoins, and each still places (or refuses) the others' joins.
+    // 9's first successor is 14, so 9 tells 14 it never left.
+    let mut nine = nine();
+    let resumed = 10.0 * T;
+    let trace = nine.step(resumed, "tick");
+    assert!(
+        trace.contains(&"tcp 14 JOIN 9 9 0".to_string()),
+        "{trace:?}"
+    );
+    // Meanwhile it goes on pinging its list...
+    assert!(
+        trace
+            .iter()
+            .any(|t| t.starts_with("udp 14 PING 9 14 first")),
+        "{trace:?}"
+    );
+    // ...and answers 14's own rejoin.
+    nine.expect(&[(
+        resumed,
+        "tcp JOIN 14 8 3",
+        &["reply OK", "warn Unexpected", "tcp 14 REFUSE duplicate"],
+    )]);
+    // Told in its turn that it never left, it carries on.
+    assert_eq!(
+        nine.step(resumed, "tcp REFUSE duplicate"),
+        ["reply OK", "warn Note"]
+    );
+    assert_eq!(nine.peer().successors(), super::ids(&[14, 19]));
+}
+
+#[test]
+fn a_peer_that_was_itself_stalled_does_not_blame_its_successors() {
+    // 9 pings at T, then its own process stops for 5 s (frozen, or a
+    // machine that hung) before it can hear the answers: when it runs
+    // again, that silence is not its successors'.
+    let mut nine = nine();
+    nine.step(T, "tick");
+    let resumed = T + 5.0;
+    let trace = nine.step(resumed, "tick");
+    assert!(
+        !trace.iter().any(|t| t.contains("no longer alive")),
+        "{trace:?}"
+    );
+    let log = nine.run_until(resumed + 1.0, &[]);
+    assert!(
+        !entries(&log).iter().any(|e| e.contains("no longer alive")),
+        "{log:?}"
+    );
+    // A successor that really is silent is still found, one silence later.
+    let log = nine.run_until(2.0 * T + 2.0, &[19]);
+    assert!(
+        entries(&log).contains(&"print Peer 14 is no longer alive"),
+        "{log:?}"
+    );
 }
 
 #[test]

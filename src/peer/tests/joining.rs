@@ -2,7 +2,7 @@
 //! side of it.
 
 use super::scenario::Scenario;
-use crate::peer::{JOIN_TIMEOUT, MAX_HOPS};
+use crate::peer::{JOIN_RETRY, JOIN_TIMEOUT, MAX_HOPS};
 
 #[test]
 fn a_join_that_does_not_belong_here_is_passed_on() {
@@ -242,8 +242,9 @@ fn the_newcomer_learns_its_successors_and_pings_at_once() {
 
 #[test]
 fn a_newcomer_gives_up_when_nobody_answers() {
+    // Nothing listens on 7's port: the newcomer says so at once.
     let (mut fifteen, _) = Scenario::joining(15, 7, 2);
-    let trace = fifteen.step(0.0, "noreply 7");
+    let trace = fifteen.step(0.0, "refused 7");
     assert_eq!(trace, ["warn Note", "exit 1"]);
 
     let (mut fifteen, _) = Scenario::joining(15, 4, 2);
@@ -254,6 +255,32 @@ fn a_newcomer_gives_up_when_nobody_answers() {
     // Nothing more happens after an exit.
     assert_eq!(fifteen.next_deadline(), None);
     assert!(fifteen.step(give_up, "tcp WELCOME 19 2").is_empty());
+}
+
+#[test]
+fn a_join_whose_connection_failed_is_sent_again_and_answered_with_the_same_welcome() {
+    // The newcomer's JOIN may not have arrived: it asks again.
+    let (mut fifteen, _) = Scenario::joining(15, 14, 2);
+    assert!(fifteen.step(0.0, "noreply 14").is_empty());
+    let retry = JOIN_RETRY.as_secs_f64();
+    assert_eq!(fifteen.next_deadline(), Some(retry));
+    assert_eq!(fifteen.step(retry, "tick"), ["tcp 14 JOIN 15 15 0"]);
+    // It had arrived after all: the peer that placed 15 welcomes it again,
+    // rather than refuse it as a duplicate of itself.
+    let mut fourteen = Scenario::member(14, &[19, 2]);
+    let first = fourteen.step(0.0, "tcp JOIN 15 15 0");
+    assert!(
+        first.contains(&"tcp 15 WELCOME 19 2".to_string()),
+        "{first:?}"
+    );
+    fourteen.expect(&[(
+        retry,
+        "tcp JOIN 15 15 0",
+        &["reply OK", "tcp 15 WELCOME 19 2"],
+    )]);
+    // The newcomer takes the first welcome, and the second quietly.
+    fifteen.step(retry, "tcp WELCOME 19 2");
+    fifteen.expect(&[(retry, "tcp WELCOME 19 2", &["reply OK"])]);
 }
 
 #[test]

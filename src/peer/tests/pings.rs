@@ -36,13 +36,13 @@ fn pings_every_successor_at_once_and_then_every_interval() {
 
 #[test]
 fn a_longer_list_is_learned_from_the_first_successor_and_pinged_in_full() {
+    // The list is announced once whole, and its rounds printed from then on.
     let mut two = Scenario::member_keeping(2, &[4, 5], 3);
     two.expect(&[
         (
             0.0,
             "tick",
             &[
-                "print Ping requests sent to Peers 4 and 5",
                 "udp 4 PING 2 4 first 0",
                 "udp 5 PING 2 5 second 0",
                 "tcp 4 QUERY 2",

@@ -11,9 +11,10 @@
 //! - `tick`: the time has come (the peer does whatever is due by then);
 //! - `udp <DATAGRAM>`: a datagram from the port of the peer it names;
 //! - `tcp <REQUEST>`: a request on a new incoming connection;
-//! - `reply <peer> [<VERB>:] <REPLY>` and `noreply <peer> [<VERB>]`: the
-//!   answer to the oldest request this peer sent to `<peer>` (with that
-//!   verb, if one is given), or its failure;
+//! - `reply <peer> [<VERB>:] <REPLY>`, `noreply <peer> [<VERB>]` and
+//!   `refused <peer> [<VERB>]`: the answer to the oldest request this peer
+//!   sent to `<peer>` (with that verb, if one is given), or its failure:
+//!   no reply, or nothing listening on the peer's port;
 //! - `closed <peer>`: that successor's port refused a connection;
 //! - `typed <command>`: the user typed a line;
 //! - `sent|received <file> <peer> <store|request> ok|<reason>`: a transfer
@@ -32,7 +33,9 @@ use std::time::{Duration, Instant};
 use crate::command::parse_command;
 use crate::message::{Datagram, Purpose, Reply, Request};
 use crate::output::Wording;
-use crate::peer::{Action, ConnectionId, Direction, Event, Files, Peer, PeerConfig, Token};
+use crate::peer::{
+    Action, ConnectionId, Direction, Event, Files, NoAnswer, Peer, PeerConfig, Token,
+};
 use crate::ring::{FileName, PeerId};
 
 /// The ping interval of every scenario unless it says otherwise: the
@@ -220,12 +223,12 @@ impl Scenario {
                     connection,
                 }
             }
-            "reply" | "noreply" => {
+            "reply" | "noreply" | "refused" => {
                 let (peer, rest) = rest.split_once(' ').unwrap_or((rest, ""));
                 let peer: u8 = peer.parse().expect("a peer");
                 let (wanted_verb, reply) = match rest.split_once(": ") {
                     Some((verb, reply)) => (Some(verb), reply),
-                    None if verb == "noreply" && !rest.is_empty() => (Some(rest), ""),
+                    None if verb != "reply" && !rest.is_empty() => (Some(rest), ""),
                     None => (None, rest),
                 };
                 let index = self
@@ -238,7 +241,11 @@ impl Scenario {
                         panic!("no request to {peer} to answer: {:?}", self.unanswered())
                     });
                 let (_, _, token) = self.unanswered.remove(index);
-                let reply = (verb == "reply").then(|| Reply::parse(reply).expect("a reply"));
+                let reply = match verb {
+                    "reply" => Ok(Reply::parse(reply).expect("a reply")),
+                    "refused" => Err(NoAnswer::Refused),
+                    _ => Err(NoAnswer::Silent),
+                };
                 Event::Replied { token, reply }
             }
             "closed" => Event::PortClosed {
