@@ -26,9 +26,7 @@ use crate::inbox::Inbox;
 use crate::message::{Reply, Request};
 use crate::peer::Event;
 use crate::ring::PeerId;
-use crate::tcp::{
-    CONNECT_TIMEOUT, EXCHANGE_TIMEOUT, SMALL_STACK, read_line, set_timeouts, write_line,
-};
+use crate::tcp::{CONNECT_TIMEOUT, SMALL_STACK, read_line, set_timeouts, write_line};
 
 /// The least time between two attempts to open a watch, so that a successor
 /// that is not running yet, or that keeps closing the watch, costs at most
@@ -212,9 +210,14 @@ fn watch_again(me: PeerId, address: SocketAddr, shared: &Shared) -> Reopened {
     }
 }
 
+/// How long a watch waits for its `OK`. A live peer's connection thread
+/// answers at once, without its event loop; a connection that a dying
+/// process accepted never answers, and should not hold the watcher up.
+const WATCH_ANSWER_TIMEOUT: Duration = Duration::from_millis(250);
+
 /// Sends `WATCH` and waits for the `OK`; returns the reading end.
 fn open_watch(me: PeerId, stream: TcpStream, shared: &Shared) -> Option<BufReader<TcpStream>> {
-    set_timeouts(&stream, Some(EXCHANGE_TIMEOUT)).ok()?;
+    set_timeouts(&stream, Some(WATCH_ANSWER_TIMEOUT)).ok()?;
     let mut writer = stream.try_clone().ok()?;
     write_line(&mut writer, &Request::Watch { from: me }.to_bytes()).ok()?;
     let mut reader = BufReader::new(stream.try_clone().ok()?);

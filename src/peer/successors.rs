@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::liveness::{Check, Liveness};
 use crate::message::Ordinal;
-use crate::ring::PeerId;
+use crate::ring::{PeerId, is_strictly_between};
 
 /// How soon a refill that failed, or that brought news, is asked again.
 /// Each answer that changes nothing doubles the wait, up to a ping interval.
@@ -431,6 +431,21 @@ impl SuccessorList {
             .iter()
             .any(|&peer| peer == self.me || before[..=at].contains(&peer));
         let merged = merged(&before[..=at], theirs, self.me, self.capacity, &dead);
+        // A successor of ours that the answer skips (it lies before the end
+        // of the new list, yet is not in it) is gone from the ring: a peer
+        // before it has found it dead (a peer that leaves tells this one
+        // itself). It is said, as this peer's own verdict would have said
+        // it a moment later. One that merely falls off the end of a full
+        // list is not skipped.
+        let last = merged.last().copied().unwrap_or(asked);
+        for &skipped in &before[at + 1..] {
+            let within = is_strictly_between(self.me.0, skipped.0, last.0);
+            let known_dead = self.dead.iter().any(|&(peer, _)| peer == skipped);
+            if within && !merged.contains(&skipped) && !known_dead {
+                self.dead.push((skipped, now + self.dead_memory));
+                self.dropped_dead.push(skipped);
+            }
+        }
         let changed = self.set(merged, now);
         (
             changed,
