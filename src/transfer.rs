@@ -129,6 +129,9 @@ pub enum TransferError {
     /// The size announced cannot be numbered: its last byte would pass the
     /// largest sequence number.
     TooLarge { size: u64 },
+    /// The sender was asked for segments of 0 bytes, which would never
+    /// carry the file to its end.
+    BadMss,
 }
 
 impl fmt::Display for TransferError {
@@ -155,6 +158,9 @@ impl fmt::Display for TransferError {
                 f,
                 "one segment went unacknowledged through {attempts} attempts"
             ),
+            TransferError::BadMss => {
+                write!(f, "the MSS must be at least 1 byte, not 0")
+            }
         }
     }
 }
@@ -325,6 +331,10 @@ impl TransferLog {
 
 /// Sends `size` bytes read from `file` to the receiver at `receiver`, one
 /// segment at a time, from `socket`.
+///
+/// An MSS of 0 is refused at once with [`TransferError::BadMss`]: a segment
+/// of no bytes would never move the sequence number forward, so the sender
+/// would send the same empty segment for ever.
 pub fn send_file(
     socket: &UdpSocket,
     receiver: SocketAddr,
@@ -333,6 +343,9 @@ pub fn send_file(
     config: &SenderConfig,
     log: &mut TransferLog,
 ) -> Result<TransferReport, TransferError> {
+    if config.mss == 0 {
+        return Err(TransferError::BadMss);
+    }
     let started = Instant::now();
     let mut sender = Sender::new(socket, receiver, config, log);
     let mut chunk = vec![0u8; config.mss];

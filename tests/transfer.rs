@@ -390,3 +390,34 @@ fn the_sender_gives_up_when_the_receiver_goes_quiet_mid_transfer() {
         "gave up after {elapsed:?}"
     );
 }
+
+#[test]
+fn an_mss_of_zero_is_refused_at_once() {
+    // Nobody listens: the sender must refuse before it sends anything.
+    let nobody = loopback();
+    let started = Instant::now();
+    let result = send_file(
+        &loopback(),
+        nobody.local_addr().unwrap(),
+        &b"some bytes"[..],
+        10,
+        &config(0, 0.0, 1),
+        &mut TransferLog::disabled(),
+    );
+    let elapsed = started.elapsed();
+    let Err(error) = result else {
+        panic!("an MSS of 0 was accepted: {result:?}");
+    };
+    assert!(matches!(error, TransferError::BadMss), "{error:?}");
+    assert!(
+        error.to_string().contains("at least 1"),
+        "the error does not say what the MSS must be: {error}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "refused after {elapsed:?}"
+    );
+    nobody.set_nonblocking(true).unwrap();
+    let mut buffer = [0u8; 100];
+    assert!(nobody.recv_from(&mut buffer).is_err(), "a segment was sent");
+}
