@@ -29,8 +29,10 @@
 use std::fmt;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
 use std::path::Path;
+use std::sync::{Condvar, Mutex, MutexGuard};
+use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::message::{MAX_DATAGRAM, MAX_SEGMENT_HEADER_LEN, Segment};
@@ -104,12 +106,20 @@ pub struct SenderConfig {
 }
 
 /// What a finished transfer achieved, for the benchmarks and the logs.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct TransferReport {
     pub bytes: u64,
     pub segments: u64,
+    /// Timer expiries, each followed by a retransmission. On the receiving
+    /// side: repeated segments that arrived.
     pub retransmissions: u64,
     pub drops: u64,
+    /// Timer expiries after a real (not dropped) transmission. Loopback
+    /// loses nothing, so there each of these is a spurious retransmission:
+    /// the acknowledgement was on its way, and the timeout was too short.
+    /// Over a real network some would be real losses. Always 0 on the
+    /// receiving side.
+    pub spurious_timeouts: u64,
     pub elapsed: Duration,
     /// The smoothed round trip at the end, if one was measured.
     pub smoothed_rtt: Option<Duration>,
@@ -346,29 +356,164 @@ pub fn send_file(
     if config.mss == 0 {
         return Err(TransferError::BadMss);
     }
-    let started = Instant::now();
-    let mut sender = Sender::new(socket, receiver, config, log);
-    let mut chunk = vec![0u8; config.mss];
-    let mut seq = INITIAL_SEQ;
     let end = end_of(size)?;
-    while seq < end {
-        let len = (end - seq).min(config.mss as u64) as usize;
-        file.read_exact(&mut chunk[..len])
-            .map_err(|error| match error.kind() {
-                io::ErrorKind::UnexpectedEof => TransferError::ShortFile {
-                    expected: size,
-                    read: seq - INITIAL_SEQ,
-                },
-                _ => TransferError::Io(error),
-            })?;
-        sender.send_segment(seq, &chunk[..len])?;
-        seq += len as u64;
+    let started = Instant::now();
+    let alarm = Alarm::new();
+    thread::scope(|scope| {
+        let alarm = &alarm;
+        scope.spawn(move || alarm.run(socket));
+        // Dropped when this closure ends, however it ends, so that the
+        // alarm's thread always stops and the scope can end.
+        let _stop_alarm = StopAlarm(alarm);
+        let mut sender = Sender::new(socket, receiver, config, log, alarm);
+        let mut chunk = vec![0u8; config.mss];
+        let mut seq = INITIAL_SEQ;
+        while seq < end {
+            let len = (end - seq).min(config.mss as u64) as usize;
+            file.read_exact(&mut chunk[..len])
+                .map_err(|error| match error.kind() {
+                    io::ErrorKind::UnexpectedEof => TransferError::ShortFile {
+                        expected: size,
+                        read: seq - INITIAL_SEQ,
+                    },
+                    _ => TransferError::Io(error),
+                })?;
+            sender.send_segment(seq, &chunk[..len])?;
+            seq += len as u64;
+        }
+        let mut report = sender.report;
+        report.bytes = size;
+        report.elapsed = started.elapsed();
+        report.smoothed_rtt = sender.estimator.smoothed_rtt();
+        Ok(report)
+    })
+}
+
+/// The sender's alarm clock: a thread that wakes the sender when its timer
+/// expires.
+///
+/// The sender waits for an acknowledgement in `recv_from`, and a socket's
+/// read timeout is too coarse for a timer of a few milliseconds: the kernel
+/// counts it in clock ticks. Measured on the course's Linux machine (250
+/// ticks a second), a read timeout of 1 ms ends after about 8 ms, one of
+/// 4 ms after 8 ms too, and one of 20 ms after 24 ms. A thread waiting on a
+/// condition variable, though, wakes within a fraction of a millisecond of
+/// when it asked. So the alarm's thread sleeps until the sender's deadline
+/// and then sends an empty datagram from the sender's socket to itself; the
+/// sender's `recv_from` returns at once, the sender finds its deadline
+/// passed, and retransmits. On the same machine the sender is then awake
+/// 0.15 to 0.25 ms after its deadline (median; a tenth of the time more
+/// than 0.4 ms). The socket's read timeout stays, as a backstop.
+///
+/// The sender sets a new deadline for every segment, thousands of times a
+/// second, and waking the alarm's thread each time would cost more than
+/// the round trip itself. So setting a later deadline only writes it down:
+/// the alarm, when it wakes for the old one, finds the new one and sleeps
+/// again. Only a deadline earlier than the one it sleeps towards wakes it.
+struct Alarm {
+    state: Mutex<AlarmState>,
+    changed: Condvar,
+}
+
+struct AlarmState {
+    /// When to wake the sender; `None` once it has been woken for it.
+    deadline: Option<Instant>,
+    /// The deadline the alarm's thread is sleeping towards, if any.
+    sleeping_until: Option<Instant>,
+    /// Set when the transfer is over, to end the alarm's thread.
+    stopped: bool,
+}
+
+impl Alarm {
+    fn new() -> Alarm {
+        Alarm {
+            state: Mutex::new(AlarmState {
+                deadline: None,
+                sleeping_until: None,
+                stopped: false,
+            }),
+            changed: Condvar::new(),
+        }
     }
-    let mut report = sender.report;
-    report.bytes = size;
-    report.elapsed = started.elapsed();
-    report.smoothed_rtt = sender.estimator.smoothed_rtt();
-    Ok(report)
+
+    fn lock(&self) -> MutexGuard<'_, AlarmState> {
+        // The state is a few plain values, valid even if a thread panicked
+        // while holding the lock.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Wakes the sender at `deadline` (unless it is set again before).
+    fn set(&self, deadline: Instant) {
+        let mut state = self.lock();
+        state.deadline = Some(deadline);
+        if state.sleeping_until.is_none_or(|until| deadline < until) {
+            self.changed.notify_one();
+        }
+    }
+
+    fn stop(&self) {
+        self.lock().stopped = true;
+        self.changed.notify_one();
+    }
+
+    /// The alarm's thread: sleeps until the deadline, then wakes the sender
+    /// waiting on `socket`, until stopped.
+    fn run(&self, socket: &UdpSocket) {
+        let mut state = self.lock();
+        while !state.stopped {
+            let now = Instant::now();
+            match state.deadline {
+                Some(deadline) if deadline <= now => {
+                    state.deadline = None;
+                    drop(state);
+                    knock(socket);
+                    state = self.lock();
+                }
+                Some(deadline) => {
+                    state.sleeping_until = Some(deadline);
+                    state = match self.changed.wait_timeout(state, deadline - now) {
+                        Ok((state, _)) => state,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    };
+                }
+                None => {
+                    state.sleeping_until = None;
+                    state = match self.changed.wait(state) {
+                        Ok(state) => state,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                }
+            }
+        }
+    }
+}
+
+/// Stops the alarm when dropped.
+struct StopAlarm<'a>(&'a Alarm);
+
+impl Drop for StopAlarm<'_> {
+    fn drop(&mut self) {
+        self.0.stop();
+    }
+}
+
+/// Sends an empty datagram from `socket` to itself, which ends a wait in
+/// `recv_from` on it at once.
+fn knock(socket: &UdpSocket) {
+    let Ok(mut own_address) = socket.local_addr() else {
+        return;
+    };
+    // A socket bound to every address is reached on loopback.
+    if own_address.ip().is_unspecified() {
+        own_address.set_ip(match own_address {
+            SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+            SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+        });
+    }
+    // If this fails, the socket's read timeout still ends the wait, later.
+    let _ = socket.send_to(&[], own_address);
 }
 
 /// The sending side of one transfer: its socket, its timer and drop
@@ -379,6 +524,7 @@ struct Sender<'a> {
     config: &'a SenderConfig,
     log: &'a mut TransferLog,
     estimator: RtoEstimator,
+    alarm: &'a Alarm,
     drops: DropGenerator,
     report: TransferReport,
     /// One buffer for every datagram sent, and one for every answer.
@@ -392,6 +538,7 @@ impl<'a> Sender<'a> {
         receiver: SocketAddr,
         config: &'a SenderConfig,
         log: &'a mut TransferLog,
+        alarm: &'a Alarm,
     ) -> Sender<'a> {
         let mut estimator = RtoEstimator::new();
         if let Some(rtt) = config.first_rtt {
@@ -403,15 +550,9 @@ impl<'a> Sender<'a> {
             config,
             log,
             estimator,
+            alarm,
             drops: DropGenerator::new(config.seed),
-            report: TransferReport {
-                bytes: 0,
-                segments: 0,
-                retransmissions: 0,
-                drops: 0,
-                elapsed: Duration::ZERO,
-                smoothed_rtt: None,
-            },
+            report: TransferReport::default(),
             datagram: Vec::with_capacity(MAX_SEGMENT_HEADER_LEN + config.mss),
             answer: vec![0u8; MAX_SEGMENT_HEADER_LEN + 1],
         }
@@ -445,6 +586,7 @@ impl<'a> Sender<'a> {
             // Start the timer, then draw: a dropped segment waits for its
             // timer like a lost one.
             let deadline = Instant::now() + self.timeout();
+            self.alarm.set(deadline);
             let event = if attempts == 0 {
                 LogEvent::Send
             } else {
@@ -454,7 +596,8 @@ impl<'a> Sender<'a> {
             if attempts > 1 {
                 self.report.retransmissions += 1;
             }
-            if self.drops.next_unit() < self.config.drop_probability {
+            let dropped = self.drops.next_unit() < self.config.drop_probability;
+            if dropped {
                 self.log.record(LogEvent::Drop, seq, len, 0);
                 self.report.drops += 1;
             } else {
@@ -473,6 +616,12 @@ impl<'a> Sender<'a> {
                 self.report.segments += 1;
                 return Ok(());
             }
+            if !dropped {
+                // The segment really went out and no acknowledgement came
+                // in time. On loopback nothing is lost, so the timeout was
+                // too short: the acknowledgement was on its way.
+                self.report.spurious_timeouts += 1;
+            }
             self.estimator.back_off();
             if let Some(since) = silent_since {
                 let waited = since.elapsed();
@@ -488,7 +637,8 @@ impl<'a> Sender<'a> {
 
     /// Waits until `deadline` for the acknowledgement `wanted_ack`. Older
     /// acknowledgements (answers to a repeat) and datagrams from anyone
-    /// else are ignored. Returns whether the acknowledgement arrived.
+    /// else, the alarm's among them, are ignored. Returns whether the
+    /// acknowledgement arrived.
     fn wait_for_ack(&mut self, wanted_ack: u64, deadline: Instant) -> io::Result<bool> {
         loop {
             let now = Instant::now();
@@ -496,6 +646,7 @@ impl<'a> Sender<'a> {
                 return Ok(false);
             }
             // A zero timeout would mean "wait for ever", hence the floor.
+            // The alarm normally ends the wait first, at the deadline.
             let wait = (deadline - now).max(Duration::from_millis(1));
             self.socket.set_read_timeout(Some(wait))?;
             let (len, from) = match self.socket.recv_from(&mut self.answer) {
@@ -571,11 +722,7 @@ pub fn receive_file_with(
     let started = Instant::now();
     let mut report = TransferReport {
         bytes: size,
-        segments: 0,
-        retransmissions: 0,
-        drops: 0,
-        elapsed: Duration::ZERO,
-        smoothed_rtt: None,
+        ..TransferReport::default()
     };
     let mut buffer = vec![0u8; MAX_DATAGRAM];
     let mut reply = Vec::new();
@@ -783,6 +930,55 @@ mod tests {
 
     fn loopback() -> UdpSocket {
         UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("a loopback socket")
+    }
+
+    /// Sets the alarm of a fresh socket with `set`, then waits on the
+    /// socket, as the sender does, and returns how long after `set` was
+    /// called the alarm's datagram arrived.
+    fn time_the_alarm(set: impl FnOnce(&Alarm, Instant)) -> Duration {
+        let socket = loopback();
+        let alarm = Alarm::new();
+        thread::scope(|scope| {
+            scope.spawn(|| alarm.run(&socket));
+            let _stop_alarm = StopAlarm(&alarm);
+            // Far longer than any wait here: only the alarm ends it.
+            socket
+                .set_read_timeout(Some(Duration::from_secs(20)))
+                .expect("a read timeout");
+            let started = Instant::now();
+            set(&alarm, started);
+            let mut buffer = [0u8; 16];
+            let (len, from) = socket.recv_from(&mut buffer).expect("the alarm");
+            assert_eq!(len, 0);
+            assert_eq!(Some(from), socket.local_addr().ok());
+            started.elapsed()
+        })
+    }
+
+    #[test]
+    fn the_alarm_ends_a_wait_on_the_socket_at_its_deadline() {
+        let elapsed = time_the_alarm(|alarm, now| alarm.set(now + ms(5)));
+        assert!(elapsed >= ms(5) && elapsed < ms(5000), "{elapsed:?}");
+    }
+
+    #[test]
+    fn a_later_deadline_replaces_the_one_the_alarm_sleeps_towards() {
+        let elapsed = time_the_alarm(|alarm, now| {
+            alarm.set(now + ms(5));
+            alarm.set(now + ms(200));
+        });
+        assert!(elapsed >= ms(200) && elapsed < ms(5000), "{elapsed:?}");
+    }
+
+    #[test]
+    fn an_earlier_deadline_wakes_the_alarm() {
+        let elapsed = time_the_alarm(|alarm, now| {
+            alarm.set(now + Duration::from_secs(10));
+            // Let the alarm's thread go to sleep towards the first one.
+            thread::sleep(ms(20));
+            alarm.set(now + ms(30));
+        });
+        assert!(elapsed >= ms(30) && elapsed < ms(5000), "{elapsed:?}");
     }
 
     /// Sends `data` across loopback with the given MSS and drop

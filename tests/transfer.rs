@@ -590,3 +590,66 @@ fn a_stranger_does_not_keep_a_receiver_lingering() {
     stranger.stop();
     assert_stopped_at_its_limit(elapsed, "linger");
 }
+
+#[test]
+fn a_timer_that_expires_after_a_real_transmission_counts_as_spurious() {
+    // A receiver played by hand that answers a segment only when it comes
+    // the second time: the sender's first timer expires although nothing
+    // was lost, which is what a spurious timeout is.
+    let receiver = loopback();
+    let receiver_address = receiver.local_addr().unwrap();
+    let answerer = thread::spawn(move || {
+        let mut buffer = vec![0u8; 65_536];
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (first, _) = receiver.recv_from(&mut buffer).expect("the segment");
+        let first = buffer[..first].to_vec();
+        let (second, from) = receiver.recv_from(&mut buffer).expect("its repeat");
+        assert_eq!(buffer[..second], first[..], "the repeat differs");
+        receiver.send_to(b"ACK 0 4\n", from).unwrap();
+    });
+    let config = SenderConfig {
+        timeout: TimeoutRule::Fixed(Duration::from_millis(50)),
+        ..config(100, 0.0, 1)
+    };
+    let report = send_file(
+        &loopback(),
+        receiver_address,
+        &b"abc"[..],
+        3,
+        &config,
+        &mut TransferLog::disabled(),
+    )
+    .expect("the file is sent");
+    answerer.join().unwrap();
+    assert_eq!(
+        (
+            report.segments,
+            report.retransmissions,
+            report.drops,
+            report.spurious_timeouts
+        ),
+        (1, 1, 0, 1),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_timer_that_expires_after_a_drop_is_not_spurious() {
+    let mss = 300;
+    let drop = 0.3;
+    // Four segments: the seed drops one of the last three at least once.
+    let data = noise(4 * mss, 6);
+    let config = SenderConfig {
+        // Far longer than any round trip, so that no timer expires
+        // while an acknowledgement is on its way.
+        timeout: TimeoutRule::Fixed(Duration::from_secs(1)),
+        ..config(mss, drop, seed_that_drops_soon_but_not_first(drop))
+    };
+    let (received, report) = transfer(&data, &config);
+    assert_same_bytes(&received, &data, "drops with a long timeout");
+    assert!(report.drops > 0, "{report:?}");
+    assert_eq!(report.spurious_timeouts, 0, "{report:?}");
+    assert_eq!(report.retransmissions, report.drops, "{report:?}");
+}
