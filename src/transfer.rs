@@ -45,11 +45,29 @@ pub const INITIAL_SEQ: u64 = 1;
 /// (RFC 6298, section 2.1).
 pub const INITIAL_RTO: Duration = Duration::from_secs(1);
 
-/// The smallest timeout the estimator will use. RFC 6298 asks for 1 s, a
-/// figure chosen for the Internet of 2011; on one host or a LAN round trips
-/// take well under a millisecond, and 20 ms leaves room for a busy machine
-/// to be slow to schedule the receiver without retransmitting for nothing.
-pub const MIN_RTO: Duration = Duration::from_millis(20);
+/// The absolute part of the timeout's floor (see [`RtoEstimator::floor`]).
+/// RFC 6298 asks for a floor of 1 s, a figure chosen for the Internet of
+/// 2011. On one host a round trip takes tens of microseconds, but a
+/// timer is only as good as the wake-up it ends in, and waking a thread
+/// that has gone to sleep takes a few tenths of a millisecond on the course's
+/// machine, sometimes more; 1 ms is of that order.
+pub const MIN_RTO: Duration = Duration::from_millis(1);
+
+/// The measured part of the floor is this many times the largest recent
+/// round trip (see [`RtoEstimator::floor`]).
+pub const PEAK_MULTIPLE: u32 = 2;
+
+/// The largest recent round trip loses `1 / PEAK_DECAY` of itself with each
+/// new measurement, so one long round trip raises the floor for about
+/// this many segments (to a third of its height after 64, a tenth after 150).
+pub const PEAK_DECAY: u32 = 64;
+
+/// The floor never rises above this. It is there for scheduling hiccups of
+/// a few milliseconds. A stall of tens or hundreds of milliseconds (on the
+/// course's machine under load, one 1 MiB transfer in ten met one) is too
+/// rare to be worth waiting for after every drop, and `SRTT + 4 RTTVAR`
+/// grows for a few segments after it anyway.
+pub const MAX_FLOOR: Duration = Duration::from_millis(10);
 
 /// The largest timeout, reached only by backing off after repeated losses.
 /// Capping it keeps a long run of simulated drops from stalling a transfer
@@ -120,6 +138,11 @@ pub struct TransferReport {
     /// Over a real network some would be real losses. Always 0 on the
     /// receiving side.
     pub spurious_timeouts: u64,
+    /// The time spent waiting for timers that then expired, from the start
+    /// of each to the moment the sender saw it had expired: what the drops
+    /// and spurious timeouts cost, measured directly. Zero on the
+    /// receiving side.
+    pub expired_timer_wait: Duration,
     pub elapsed: Duration,
     /// The smoothed round trip at the end, if one was measured.
     pub smoothed_rtt: Option<Duration>,
@@ -183,18 +206,34 @@ impl From<io::Error> for TransferError {
     }
 }
 
-/// The retransmission timeout of RFC 6298.
+/// The retransmission timeout: RFC 6298, with a floor measured from the
+/// round trips themselves instead of a fixed one.
 ///
 /// After each round-trip sample `r`: the first sets `srtt = r` and
 /// `rttvar = r / 2`; later ones set `rttvar = 3/4 rttvar + 1/4 |srtt - r|`
-/// and then `srtt = 7/8 srtt + 1/8 r`. The timeout is
-/// `srtt + 4 rttvar`, kept within [`MIN_RTO`]..=[`MAX_RTO`]. Each expiry
-/// doubles it (back-off) until the next sample. Karn's rule, that a
-/// retransmitted segment gives no sample, is the caller's to follow.
+/// and then `srtt = 7/8 srtt + 1/8 r`. The timeout is `srtt + 4 rttvar`,
+/// but at least [`floor`](RtoEstimator::floor) and at most [`MAX_RTO`].
+/// Each expiry doubles it (back-off) until the next sample. Karn's rule,
+/// that a retransmitted segment gives no sample, is the caller's to follow.
+///
+/// Why a floor at all: on loopback `srtt + 4 rttvar` is a few tens of
+/// microseconds, but now and then an acknowledgement comes milliseconds
+/// late, because the receiver's or the sender's thread was not running
+/// (another program had the core, or the core was asleep). A timeout that
+/// short would retransmit for nothing whenever that happens. Why not a
+/// fixed floor: how late these late acknowledgements are depends on the
+/// machine and on how busy it is, and a drop costs one timeout, so a floor
+/// high enough for a busy machine makes every drop cost that much on an
+/// idle one. So the floor is [`MIN_RTO`] plus [`PEAK_MULTIPLE`] times the
+/// largest recent round trip, which decays (see [`PEAK_DECAY`]): a hiccup
+/// raises the floor for the next hundred segments or so, and on a quiet
+/// machine it falls back to about a millisecond.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct RtoEstimator {
     smoothed: Option<Duration>,
     variation: Duration,
+    /// The largest recent round trip, decaying: see [`PEAK_DECAY`].
+    peak: Duration,
     timeout: Duration,
 }
 
@@ -209,6 +248,7 @@ impl RtoEstimator {
         RtoEstimator {
             smoothed: None,
             variation: Duration::ZERO,
+            peak: Duration::ZERO,
             timeout: INITIAL_RTO,
         }
     }
@@ -223,7 +263,18 @@ impl RtoEstimator {
         self.smoothed
     }
 
-    /// Takes one round-trip measurement.
+    /// The largest recent round trip, as it has decayed since.
+    pub fn peak_rtt(&self) -> Duration {
+        self.peak
+    }
+
+    /// The least the timeout can be: [`MIN_RTO`] plus [`PEAK_MULTIPLE`]
+    /// times the largest recent round trip, and at most [`MAX_FLOOR`].
+    pub fn floor(&self) -> Duration {
+        (MIN_RTO + self.peak * PEAK_MULTIPLE).min(MAX_FLOOR)
+    }
+
+    /// Takes one round-trip measurement of a segment sent once.
     pub fn record_sample(&mut self, rtt: Duration) {
         match self.smoothed {
             None => {
@@ -236,8 +287,34 @@ impl RtoEstimator {
                 self.smoothed = Some(smoothed * 7 / 8 + rtt / 8);
             }
         }
+        self.remember_peak(rtt);
         let smoothed = self.smoothed.unwrap_or(rtt);
-        self.timeout = (smoothed + self.variation * 4).clamp(MIN_RTO, MAX_RTO);
+        self.timeout = (smoothed + self.variation * 4)
+            .max(self.floor())
+            .min(MAX_RTO);
+    }
+
+    /// Takes the time from the first transmission of a segment that was
+    /// sent more than once to its acknowledgement.
+    ///
+    /// Karn's rule keeps this out of `srtt` and `rttvar`: the
+    /// acknowledgement may answer any of the copies, so the round trip is
+    /// unknown. But it is at most this time, since every copy was sent
+    /// during it, so as a round trip for the floor this errs on the safe
+    /// side. It matters because on loopback a segment is sent twice only
+    /// after a spurious timeout: its round trip was longer than the floor
+    /// allowed, and the floor should learn that. The timeout keeps its
+    /// back-off, and is raised to the new floor if it is below it.
+    pub fn record_ambiguous_sample(&mut self, at_most: Duration) {
+        self.remember_peak(at_most);
+        self.timeout = self.timeout.max(self.floor()).min(MAX_RTO);
+    }
+
+    /// The peak loses a little of itself, then takes the new round trip if
+    /// it is longer.
+    fn remember_peak(&mut self, rtt: Duration) {
+        let decayed = self.peak - self.peak / PEAK_DECAY;
+        self.peak = decayed.max(rtt);
     }
 
     /// A timer expired: wait twice as long next time.
@@ -585,7 +662,8 @@ impl<'a> Sender<'a> {
         loop {
             // Start the timer, then draw: a dropped segment waits for its
             // timer like a lost one.
-            let deadline = Instant::now() + self.timeout();
+            let timer_started = Instant::now();
+            let deadline = timer_started + self.timeout();
             self.alarm.set(deadline);
             let event = if attempts == 0 {
                 LogEvent::Send
@@ -612,10 +690,14 @@ impl<'a> Sender<'a> {
                 // round trip that is surely its own.
                 if transmissions == 1 {
                     self.estimator.record_sample(last_sent_at.elapsed());
+                } else if let Some(first_sent_at) = silent_since {
+                    self.estimator
+                        .record_ambiguous_sample(first_sent_at.elapsed());
                 }
                 self.report.segments += 1;
                 return Ok(());
             }
+            self.report.expired_timer_wait += timer_started.elapsed();
             if !dropped {
                 // The segment really went out and no acknowledgement came
                 // in time. On loopback nothing is lost, so the timeout was
@@ -893,14 +975,70 @@ mod tests {
     fn the_estimator_stays_within_its_floor_and_ceiling() {
         let mut rto = RtoEstimator::new();
         rto.record_sample(Duration::from_micros(50));
-        assert_eq!(rto.timeout(), MIN_RTO);
+        // srtt + 4 rttvar is 150 us, below the floor of 1 ms + 2 * 50 us.
+        assert_eq!(rto.floor(), MIN_RTO + Duration::from_micros(100));
+        assert_eq!(rto.timeout(), rto.floor());
         for _ in 0..10 {
             rto.back_off();
         }
         assert_eq!(rto.timeout(), MAX_RTO);
         // A fresh sample ends the back-off.
         rto.record_sample(Duration::from_micros(50));
-        assert_eq!(rto.timeout(), MIN_RTO);
+        assert_eq!(rto.timeout(), rto.floor());
+        assert!(rto.timeout() < ms(2), "{rto:?}");
+    }
+
+    #[test]
+    fn one_long_round_trip_raises_the_floor_for_a_while() {
+        let mut rto = RtoEstimator::new();
+        let usual = Duration::from_micros(20);
+        for _ in 0..100 {
+            rto.record_sample(usual);
+        }
+        let quiet_floor = rto.floor();
+        assert_eq!(quiet_floor, MIN_RTO + usual * PEAK_MULTIPLE);
+        rto.record_sample(ms(3));
+        assert_eq!(rto.floor(), MIN_RTO + ms(3) * PEAK_MULTIPLE);
+        assert!(rto.timeout() >= rto.floor());
+        // It decays by 1/64 per sample: after 64 quiet ones it is down to
+        // about a third, and after 400 it is gone.
+        for _ in 0..64 {
+            rto.record_sample(usual);
+        }
+        let peak = rto.peak_rtt();
+        assert!(peak > ms(1) && peak < ms(3) / 2, "{peak:?}");
+        for _ in 0..400 {
+            rto.record_sample(usual);
+        }
+        assert_eq!(rto.floor(), quiet_floor);
+        assert_eq!(rto.timeout(), quiet_floor);
+    }
+
+    #[test]
+    fn the_floor_stops_at_its_ceiling_but_srtt_and_rttvar_do_not() {
+        let mut rto = RtoEstimator::new();
+        rto.record_sample(ms(100));
+        assert_eq!(rto.floor(), MAX_FLOOR);
+        // A slow link's own estimate stays what RFC 6298 says.
+        assert_eq!(rto.timeout(), ms(300));
+    }
+
+    #[test]
+    fn an_ambiguous_round_trip_raises_only_the_floor() {
+        let mut rto = RtoEstimator::new();
+        for _ in 0..10 {
+            rto.record_sample(Duration::from_micros(20));
+        }
+        let smoothed = rto.smoothed_rtt();
+        rto.back_off();
+        let backed_off = rto.timeout();
+        rto.record_ambiguous_sample(ms(4));
+        assert_eq!(rto.smoothed_rtt(), smoothed);
+        assert_eq!(rto.floor(), MIN_RTO + ms(4) * PEAK_MULTIPLE);
+        assert_eq!(rto.timeout(), backed_off.max(rto.floor()));
+        // The next real sample keeps the raised floor.
+        rto.record_sample(Duration::from_micros(20));
+        assert!(rto.timeout() > ms(8), "{rto:?}");
     }
 
     #[test]
