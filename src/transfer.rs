@@ -725,26 +725,65 @@ impl<'a> Sender<'a> {
         loop {
             let now = Instant::now();
             if now >= deadline {
-                return Ok(false);
+                return self.ack_already_arrived(wanted_ack);
             }
             // A zero timeout would mean "wait for ever", hence the floor.
             // The alarm normally ends the wait first, at the deadline.
             let wait = (deadline - now).max(Duration::from_millis(1));
             self.socket.set_read_timeout(Some(wait))?;
-            let (len, from) = match self.socket.recv_from(&mut self.answer) {
-                Ok(received) => received,
-                Err(error) if is_timeout(&error) => return Ok(false),
-                Err(error) => return Err(error),
-            };
-            if from != self.receiver {
-                continue;
-            }
-            if let Ok(Segment::Ack { seq, ack }) = Segment::decode(&self.answer[..len]) {
-                self.log.record(LogEvent::Receive, seq, 0, ack);
-                if ack == wanted_ack {
-                    return Ok(true);
+            match self.socket.recv_from(&mut self.answer) {
+                Ok((len, from)) => {
+                    if self.is_wanted_ack(wanted_ack, len, from) {
+                        return Ok(true);
+                    }
                 }
+                // Look at the clock again: past the deadline, the loop
+                // still reads what has arrived.
+                Err(error) if is_timeout(&error) => {}
+                Err(error) => return Err(error),
             }
+        }
+    }
+
+    /// Reads, without waiting, every datagram that has already arrived, and
+    /// returns whether the acknowledgement `wanted_ack` was among them.
+    ///
+    /// The timer has expired, but an acknowledgement may be waiting in the
+    /// socket, unread only because this thread was kept off the core for a
+    /// while (on a busy machine, a few milliseconds at times). Then the
+    /// acknowledgement was not late, the sender was, and retransmitting
+    /// would be spurious. Measured under load, this happened to half the
+    /// timeouts that would otherwise have been spurious.
+    fn ack_already_arrived(&mut self, wanted_ack: u64) -> io::Result<bool> {
+        self.socket.set_nonblocking(true)?;
+        let found = loop {
+            match self.socket.recv_from(&mut self.answer) {
+                Ok((len, from)) => {
+                    if self.is_wanted_ack(wanted_ack, len, from) {
+                        break Ok(true);
+                    }
+                }
+                Err(error) if is_timeout(&error) => break Ok(false),
+                Err(error) => break Err(error),
+            }
+        };
+        self.socket.set_nonblocking(false)?;
+        found
+    }
+
+    /// Looks at the datagram of `len` bytes in the answer buffer, from
+    /// `from`: logs it if it is an acknowledgement from the receiver, and
+    /// returns whether it is the one wanted.
+    fn is_wanted_ack(&mut self, wanted_ack: u64, len: usize, from: SocketAddr) -> bool {
+        if from != self.receiver {
+            return false;
+        }
+        match Segment::decode(&self.answer[..len]) {
+            Ok(Segment::Ack { seq, ack }) => {
+                self.log.record(LogEvent::Receive, seq, 0, ack);
+                ack == wanted_ack
+            }
+            _ => false,
         }
     }
 }
@@ -1091,6 +1130,39 @@ mod tests {
             assert_eq!(Some(from), socket.local_addr().ok());
             started.elapsed()
         })
+    }
+
+    #[test]
+    fn an_acknowledgement_already_waiting_counts_although_the_deadline_passed() {
+        let socket = loopback();
+        let receiver = loopback();
+        let config = SenderConfig {
+            mss: 100,
+            drop_probability: 0.0,
+            seed: 1,
+            timeout: TimeoutRule::Fixed(ms(50)),
+            first_rtt: None,
+        };
+        let mut log = TransferLog::disabled();
+        let alarm = Alarm::new();
+        let receiver_address = receiver.local_addr().expect("an address");
+        let mut sender = Sender::new(&socket, receiver_address, &config, &mut log, &alarm);
+        let own_address = socket.local_addr().expect("an address");
+        // A stale acknowledgement and the wanted one, both already there
+        // when the sender, late, looks at the socket.
+        receiver.send_to(b"ACK 0 1\n", own_address).expect("sent");
+        receiver.send_to(b"ACK 0 101\n", own_address).expect("sent");
+        socket
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("a read timeout");
+        let mut buffer = [0u8; 16];
+        socket
+            .peek_from(&mut buffer)
+            .expect("the acknowledgements arrive");
+        let deadline_passed = Instant::now() - ms(1);
+        assert!(sender.wait_for_ack(101, deadline_passed).expect("no error"));
+        // Nothing waiting: the timer has expired.
+        assert!(!sender.wait_for_ack(201, deadline_passed).expect("no error"));
     }
 
     #[test]
