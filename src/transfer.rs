@@ -576,6 +576,21 @@ impl Drop for StopAlarm<'_> {
     }
 }
 
+/// Waits for the timer of a dropped copy to run out, without looking at
+/// the socket.
+///
+/// A dropped copy waits for its whole timer, as a lost one would, and the
+/// segment is then sent again. An acknowledgement may arrive meanwhile, if
+/// an earlier copy was really sent and its timer expired spuriously; it is
+/// read after the retransmission, and counts then. Taking it at once would
+/// save part of a timeout in that rare case, but the log would show a
+/// `Drop` with no retransmission after it, and the documented log promises
+/// that every `Drop` is followed by an `RTX` of the same segment.
+fn wait_out(deadline: Instant) {
+    // A plain sleep is as precise as the alarm, so the alarm is not used.
+    thread::sleep(deadline.saturating_duration_since(Instant::now()));
+}
+
 /// Sends an empty datagram from `socket` to itself, which ends a wait in
 /// `recv_from` on it at once.
 fn knock(socket: &UdpSocket) {
@@ -664,7 +679,6 @@ impl<'a> Sender<'a> {
             // timer like a lost one.
             let timer_started = Instant::now();
             let deadline = timer_started + self.timeout();
-            self.alarm.set(deadline);
             let event = if attempts == 0 {
                 LogEvent::Send
             } else {
@@ -685,7 +699,14 @@ impl<'a> Sender<'a> {
                 transmissions += 1;
                 silent_since.get_or_insert(last_sent_at);
             }
-            if self.wait_for_ack(wanted_ack, deadline)? {
+            let acknowledged = if dropped {
+                wait_out(deadline);
+                false
+            } else {
+                self.alarm.set(deadline);
+                self.wait_for_ack(wanted_ack, deadline)?
+            };
+            if acknowledged {
                 // Karn's rule: only a segment sent exactly once gives a
                 // round trip that is surely its own.
                 if transmissions == 1 {
@@ -717,7 +738,8 @@ impl<'a> Sender<'a> {
         }
     }
 
-    /// Waits until `deadline` for the acknowledgement `wanted_ack`. Older
+    /// Waits until `deadline` for the acknowledgement `wanted_ack`, after a
+    /// real transmission. Older
     /// acknowledgements (answers to a repeat) and datagrams from anyone
     /// else, the alarm's among them, are ignored. Returns whether the
     /// acknowledgement arrived.

@@ -653,3 +653,64 @@ fn a_timer_that_expires_after_a_drop_is_not_spurious() {
     assert_eq!(report.spurious_timeouts, 0, "{report:?}");
     assert_eq!(report.retransmissions, report.drops, "{report:?}");
 }
+
+#[test]
+fn a_dropped_retransmission_is_sent_again_even_if_a_late_acknowledgement_comes() {
+    // The first copy is really sent, and its acknowledgement comes late:
+    // the timer expires (a spurious timeout), the retransmission is
+    // dropped, and the acknowledgement arrives while the dropped copy's
+    // timer runs. The sender waits that timer out and sends the segment
+    // again, so that, as documented, the `Drop` is followed by an `RTX`;
+    // the acknowledgement then counts.
+    let drop = 0.5;
+    let seed = (0..)
+        .find(|&seed| {
+            let mut generator = p2p::transfer::DropGenerator::new(seed);
+            let draws = [(); 3].map(|_| generator.next_unit() < drop);
+            draws == [false, true, false]
+        })
+        .unwrap();
+    let receiver = loopback();
+    let receiver_address = receiver.local_addr().unwrap();
+    let answerer = thread::spawn(move || {
+        let mut buffer = vec![0u8; 65_536];
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (_, from) = receiver.recv_from(&mut buffer).expect("the segment");
+        // The sender's timer of 200 ms expires, the retransmission is
+        // dropped, and its own timer runs to 400 ms: answer in between.
+        thread::sleep(Duration::from_millis(250));
+        receiver.send_to(b"ACK 0 4\n", from).unwrap();
+    });
+    let dir = TempDir::new("late-acknowledgement");
+    let log_path = dir.join("responding_log.txt");
+    let config = SenderConfig {
+        timeout: TimeoutRule::Fixed(Duration::from_millis(200)),
+        ..config(100, drop, seed)
+    };
+    let report = send_file(
+        &loopback(),
+        receiver_address,
+        &b"abc"[..],
+        3,
+        &config,
+        &mut TransferLog::append_to(&log_path, Instant::now()),
+    )
+    .expect("the file is sent");
+    answerer.join().unwrap();
+    assert_eq!(
+        (
+            report.segments,
+            report.retransmissions,
+            report.drops,
+            report.spurious_timeouts
+        ),
+        (1, 2, 1, 1),
+        "{report:?}"
+    );
+    let sent = read_transfer_log(&log_path);
+    let events: Vec<&str> = sent.iter().map(|line| line.event.as_str()).collect();
+    assert_eq!(events, ["snd", "Drop", "RTX", "rcv"], "{sent:?}");
+    assert_eq!(assert_every_drop_is_retransmitted(&sent), 1);
+}
