@@ -428,8 +428,10 @@ fn print_transfers(outcomes: &[Outcome]) {
         "the sender's report. srtt: the smoothed RTT the estimator ended with, in microseconds. \
          ms/drop:"
             .to_string(),
-        "the time beyond what as many segments take at drop 0, per drop: what one loss costs."
+        "the time beyond what as many segments take at drop 0, per drop: what one loss costs \
+         (blurred by how"
             .to_string(),
+        "much the drop-0 run's round trip varies: table 1b also measures it directly).".to_string(),
         "The estimator starts from a measured round trip, as the program's OFFER/READY: a TCP \
          connect and"
             .to_string(),
@@ -569,13 +571,13 @@ fn transfer_conclusions(outcomes: &[Outcome]) -> Vec<String> {
         outcomes
             .iter()
             .filter(|o| (o.run.rule == TimeoutRule::Estimated) == estimated)
-            .filter_map(|o| cost_per_drop(o, outcomes))
+            .filter_map(wait_per_expiry)
             .collect()
     };
     let (estimated_costs, fixed_costs) = (costs(true), costs(false));
     lines.push(format!(
-        "Why: a drop costs one timeout. It cost {:.1} to {:.1} ms with the estimated timeout (its \
-         floor, a",
+        "Why: a drop costs one timeout. An expired timer cost {:.1} to {:.1} ms with the estimated \
+         timeout (its floor, a",
         millis(best(&estimated_costs)),
         millis(worst(&estimated_costs)),
     ));
@@ -652,6 +654,13 @@ fn floor_rule_text() -> String {
     )
 }
 
+/// The mean wait of a timer that expired: the cost of a drop, measured
+/// directly.
+fn wait_per_expiry(outcome: &Outcome) -> Option<Duration> {
+    let expiries = outcome.report.retransmissions;
+    (expiries > 0).then(|| outcome.report.expired_timer_wait / expiries as u32)
+}
+
 /// Table 1b: the spurious retransmissions of the 1 MiB lossy runs with the
 /// estimated timeout.
 fn print_spurious(outcomes: &[Outcome]) {
@@ -686,14 +695,8 @@ fn print_spurious(outcomes: &[Outcome]) {
         let report = &outcome.report;
         let cost = cost_per_drop(outcome, outcomes)
             .map_or("-".to_string(), |c| format!("{:.2}", millis(c)));
-        let per_expiry = if report.retransmissions == 0 {
-            "-".to_string()
-        } else {
-            format!(
-                "{:.2}",
-                millis(report.expired_timer_wait / report.retransmissions as u32)
-            )
-        };
+        let per_expiry =
+            wait_per_expiry(outcome).map_or("-".to_string(), |w| format!("{:.2}", millis(w)));
         println!(
             "{:>4} {:>4.1} | {:>8} {:>5} {:>8} {:>8} {:>5.2}% | {cost:>8} {per_expiry:>9}",
             outcome.run.mss,
