@@ -798,12 +798,17 @@ fn concurrent_transfers_all_arrive_intact() {
 
 #[test]
 fn pings_go_on_during_a_large_transfer_and_nobody_is_declared_dead() {
-    // 3 MiB with a little loss takes a few seconds: many ping rounds.
+    // 3 MiB with a little loss, each drop waiting out a fixed 25 ms timer
+    // (the estimated timeout makes a drop cost a millisecond or two), takes
+    // a few seconds: many ping rounds.
     let contents = noise(3 << 20, 16);
     let mut ring = FileRing::start(
         &TEACHING_RING,
         &[(8, "4103", &contents)],
-        &[(8, &["--drop", "0.05", "--seed", "4"])],
+        &[(
+            8,
+            &["--drop", "0.05", "--seed", "4", "--fixed-timeout", "0.025"],
+        )],
     );
     let arrived = request_and_receive(&mut ring, 2, 8, "4103", TRANSFER_DEADLINE);
     assert_same_bytes(&arrived, &contents, "3 MiB");

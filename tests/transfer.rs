@@ -10,7 +10,9 @@
 
 mod common;
 
-use std::net::UdpSocket;
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -20,8 +22,8 @@ use common::{
 };
 use p2p::config::DEFAULT_MSS;
 use p2p::transfer::{
-    LINGER, SenderConfig, TimeoutRule, TransferError, TransferLog, TransferReport, linger,
-    send_file,
+    LINGER, ReceiverConfig, SenderConfig, TimeoutRule, TransferError, TransferLog, TransferReport,
+    linger, linger_with, receive_file_with, send_file,
 };
 
 /// Far longer than any transfer of these tests takes on a busy machine; a
@@ -389,4 +391,326 @@ fn the_sender_gives_up_when_the_receiver_goes_quiet_mid_transfer() {
         elapsed >= Duration::from_secs(5),
         "gave up after {elapsed:?}"
     );
+}
+
+#[test]
+fn an_mss_of_zero_is_refused_at_once() {
+    // Nobody listens: the sender must refuse before it sends anything.
+    let nobody = loopback();
+    let started = Instant::now();
+    let result = send_file(
+        &loopback(),
+        nobody.local_addr().unwrap(),
+        &b"some bytes"[..],
+        10,
+        &config(0, 0.0, 1),
+        &mut TransferLog::disabled(),
+    );
+    let elapsed = started.elapsed();
+    let Err(error) = result else {
+        panic!("an MSS of 0 was accepted: {result:?}");
+    };
+    assert!(matches!(error, TransferError::BadMss), "{error:?}");
+    assert!(
+        error.to_string().contains("at least 1"),
+        "the error does not say what the MSS must be: {error}"
+    );
+    assert!(
+        elapsed < Duration::from_secs(1),
+        "refused after {elapsed:?}"
+    );
+    nobody.set_nonblocking(true).unwrap();
+    let mut buffer = [0u8; 100];
+    assert!(nobody.recv_from(&mut buffer).is_err(), "a segment was sent");
+}
+
+/// The idle limit and linger of the receivers in the stranger tests, much
+/// shorter than the peer's 20 s and 2 s so that the tests stay fast.
+const SHORT_LIMIT: Duration = Duration::from_millis(300);
+
+/// How long a stranger goes on sending at most. A receiver that the
+/// stranger kept alive would outlast it, far beyond its own limit.
+const STRANGER_SENDS_FOR: Duration = Duration::from_secs(8);
+
+/// How late past its limit a receiver may stop on a busy machine; well
+/// under [`STRANGER_SENDS_FOR`], so that a receiver kept alive fails.
+const LATE_STOP: Duration = Duration::from_secs(3);
+
+fn short_receiver_config() -> ReceiverConfig {
+    ReceiverConfig {
+        idle_limit: SHORT_LIMIT,
+        linger: SHORT_LIMIT,
+    }
+}
+
+/// A peer that has nothing to do with the transfer, sending datagrams to
+/// the receiver every 2 ms from a thread of its own.
+struct Stranger {
+    stop: Arc<AtomicBool>,
+    thread: thread::JoinHandle<(UdpSocket, usize)>,
+}
+
+impl Stranger {
+    /// Starts sending `datagrams` to `target` in turn, over and over.
+    fn start(target: SocketAddr, datagrams: Vec<Vec<u8>>) -> Stranger {
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            thread::spawn(move || {
+                let socket = loopback();
+                let started = Instant::now();
+                let mut sent = 0;
+                while !stop.load(Ordering::SeqCst) && started.elapsed() < STRANGER_SENDS_FOR {
+                    let datagram = &datagrams[sent % datagrams.len()];
+                    socket.send_to(datagram, target).unwrap();
+                    sent += 1;
+                    thread::sleep(Duration::from_millis(2));
+                }
+                (socket, sent)
+            })
+        };
+        Stranger { stop, thread }
+    }
+
+    /// Stops sending, checks that the stranger really was busy and that
+    /// nobody answered it.
+    fn stop(self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let (socket, sent) = self.thread.join().unwrap();
+        assert!(sent >= 10, "the stranger sent only {sent} datagrams");
+        socket.set_nonblocking(true).unwrap();
+        let mut buffer = [0u8; 100];
+        assert!(
+            socket.recv_from(&mut buffer).is_err(),
+            "the stranger got an answer"
+        );
+    }
+}
+
+/// Datagrams that are not segments of any transfer.
+fn junk() -> Vec<Vec<u8>> {
+    vec![
+        b"\xff\xfe rubbish".to_vec(),
+        b"ACK 0 6\n".to_vec(),
+        b"DATA 1 0 9\nshort".to_vec(),
+        b"PING 3 1\n".to_vec(),
+    ]
+}
+
+/// Asserts that a receiver that should stop [`SHORT_LIMIT`] after the
+/// sender's last segment (or its own start) took at least that long, and
+/// stopped soon after: `elapsed` runs from before either.
+fn assert_stopped_at_its_limit(elapsed: Duration, what: &str) {
+    assert!(
+        elapsed >= SHORT_LIMIT && elapsed < SHORT_LIMIT + LATE_STOP,
+        "{what} stopped after {elapsed:?}, with a limit of {SHORT_LIMIT:?}"
+    );
+}
+
+#[test]
+fn a_stranger_sending_junk_does_not_keep_a_receiver_waiting_for_its_first_segment() {
+    let socket = loopback();
+    let stranger = Stranger::start(socket.local_addr().unwrap(), junk());
+    let started = Instant::now();
+    let result = receive_file_with(
+        &socket,
+        Vec::new(),
+        10,
+        &short_receiver_config(),
+        &mut TransferLog::disabled(),
+    );
+    let elapsed = started.elapsed();
+    stranger.stop();
+    match result {
+        Err(TransferError::Silent { waited }) => assert!(waited >= SHORT_LIMIT, "{waited:?}"),
+        other => panic!("the receiver did not give up: {other:?}"),
+    }
+    assert_stopped_at_its_limit(elapsed, "the receiver");
+}
+
+#[test]
+fn a_stranger_does_not_keep_a_receiver_alive_once_its_sender_is_quiet() {
+    let socket = loopback();
+    let receiver_address = socket.local_addr().unwrap();
+    let receiver = thread::spawn(move || {
+        receive_file_with(
+            &socket,
+            Vec::new(),
+            10,
+            &short_receiver_config(),
+            &mut TransferLog::disabled(),
+        )
+    });
+    let started = Instant::now();
+    let sender = loopback();
+    sender
+        .send_to(&data_segment(1, b"hello"), receiver_address)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 6\n");
+    // Now the sender is quiet, and the stranger sends junk and even the
+    // rest of the file, which must not count either: it is not the sender.
+    let mut datagrams = junk();
+    datagrams.push(data_segment(6, b"world"));
+    let stranger = Stranger::start(receiver_address, datagrams);
+    let result = receiver.join().unwrap();
+    let elapsed = started.elapsed();
+    stranger.stop();
+    match result {
+        Err(TransferError::Silent { waited }) => assert!(waited >= SHORT_LIMIT, "{waited:?}"),
+        other => panic!("the receiver did not give up: {other:?}"),
+    }
+    assert_stopped_at_its_limit(elapsed, "the receiver");
+}
+
+#[test]
+fn a_stranger_does_not_keep_a_receiver_lingering() {
+    let socket = loopback();
+    let receiver_address = socket.local_addr().unwrap();
+    let sender = loopback();
+    let sender_address = sender.local_addr().unwrap();
+    let started = Instant::now();
+    let lingering = thread::spawn(move || {
+        linger_with(
+            &socket,
+            sender_address,
+            3,
+            &short_receiver_config(),
+            &mut TransferLog::disabled(),
+        );
+    });
+    sender
+        .send_to(&data_segment(1, b"abc"), receiver_address)
+        .unwrap();
+    assert_eq!(receive(&sender), b"ACK 0 4\n");
+    let mut datagrams = junk();
+    datagrams.push(data_segment(1, b"abc"));
+    let stranger = Stranger::start(receiver_address, datagrams);
+    lingering.join().unwrap();
+    let elapsed = started.elapsed();
+    stranger.stop();
+    assert_stopped_at_its_limit(elapsed, "linger");
+}
+
+#[test]
+fn a_timer_that_expires_after_a_real_transmission_counts_as_spurious() {
+    // A receiver played by hand that answers a segment only when it comes
+    // the second time: the sender's first timer expires although nothing
+    // was lost, which is what a spurious timeout is.
+    let receiver = loopback();
+    let receiver_address = receiver.local_addr().unwrap();
+    let answerer = thread::spawn(move || {
+        let mut buffer = vec![0u8; 65_536];
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (first, _) = receiver.recv_from(&mut buffer).expect("the segment");
+        let first = buffer[..first].to_vec();
+        let (second, from) = receiver.recv_from(&mut buffer).expect("its repeat");
+        assert_eq!(buffer[..second], first[..], "the repeat differs");
+        receiver.send_to(b"ACK 0 4\n", from).unwrap();
+    });
+    let config = SenderConfig {
+        timeout: TimeoutRule::Fixed(Duration::from_millis(50)),
+        ..config(100, 0.0, 1)
+    };
+    let report = send_file(
+        &loopback(),
+        receiver_address,
+        &b"abc"[..],
+        3,
+        &config,
+        &mut TransferLog::disabled(),
+    )
+    .expect("the file is sent");
+    answerer.join().unwrap();
+    assert_eq!(
+        (
+            report.segments,
+            report.retransmissions,
+            report.drops,
+            report.spurious_timeouts
+        ),
+        (1, 1, 0, 1),
+        "{report:?}"
+    );
+}
+
+#[test]
+fn a_timer_that_expires_after_a_drop_is_not_spurious() {
+    let mss = 300;
+    let drop = 0.3;
+    // Four segments: the seed drops one of the last three at least once.
+    let data = noise(4 * mss, 6);
+    let config = SenderConfig {
+        // Far longer than any round trip, so that no timer expires
+        // while an acknowledgement is on its way.
+        timeout: TimeoutRule::Fixed(Duration::from_secs(1)),
+        ..config(mss, drop, seed_that_drops_soon_but_not_first(drop))
+    };
+    let (received, report) = transfer(&data, &config);
+    assert_same_bytes(&received, &data, "drops with a long timeout");
+    assert!(report.drops > 0, "{report:?}");
+    assert_eq!(report.spurious_timeouts, 0, "{report:?}");
+    assert_eq!(report.retransmissions, report.drops, "{report:?}");
+}
+
+#[test]
+fn a_dropped_retransmission_is_sent_again_even_if_a_late_acknowledgement_comes() {
+    // The first copy is really sent, and its acknowledgement comes late:
+    // the timer expires (a spurious timeout), the retransmission is
+    // dropped, and the acknowledgement arrives while the dropped copy's
+    // timer runs. The sender waits that timer out and sends the segment
+    // again, so that, as documented, the `Drop` is followed by an `RTX`;
+    // the acknowledgement then counts.
+    let drop = 0.5;
+    let seed = (0..)
+        .find(|&seed| {
+            let mut generator = p2p::transfer::DropGenerator::new(seed);
+            let draws = [(); 3].map(|_| generator.next_unit() < drop);
+            draws == [false, true, false]
+        })
+        .unwrap();
+    let receiver = loopback();
+    let receiver_address = receiver.local_addr().unwrap();
+    let answerer = thread::spawn(move || {
+        let mut buffer = vec![0u8; 65_536];
+        receiver
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let (_, from) = receiver.recv_from(&mut buffer).expect("the segment");
+        // The sender's timer of 200 ms expires, the retransmission is
+        // dropped, and its own timer runs to 400 ms: answer in between.
+        thread::sleep(Duration::from_millis(250));
+        receiver.send_to(b"ACK 0 4\n", from).unwrap();
+    });
+    let dir = TempDir::new("late-acknowledgement");
+    let log_path = dir.join("responding_log.txt");
+    let config = SenderConfig {
+        timeout: TimeoutRule::Fixed(Duration::from_millis(200)),
+        ..config(100, drop, seed)
+    };
+    let report = send_file(
+        &loopback(),
+        receiver_address,
+        &b"abc"[..],
+        3,
+        &config,
+        &mut TransferLog::append_to(&log_path, Instant::now()),
+    )
+    .expect("the file is sent");
+    answerer.join().unwrap();
+    assert_eq!(
+        (
+            report.segments,
+            report.retransmissions,
+            report.drops,
+            report.spurious_timeouts
+        ),
+        (1, 2, 1, 1),
+        "{report:?}"
+    );
+    let sent = read_transfer_log(&log_path);
+    let events: Vec<&str> = sent.iter().map(|line| line.event.as_str()).collect();
+    assert_eq!(events, ["snd", "Drop", "RTX", "rcv"], "{sent:?}");
+    assert_eq!(assert_every_drop_is_retransmitted(&sent), 1);
 }
