@@ -428,16 +428,16 @@ impl Usage {
     }
 }
 
-/// The thread that writes a peer's standard error. It starts with the
-/// peer's first diagnostic and then stays for as long as the peer runs, so
-/// a flood that causes the first diagnostic leaves one thread more behind,
-/// and by design.
-const STDERR_WRITER: &str = "stderr-writer";
+/// The names of the threads that a peer starts when first needed and keeps:
+/// the standard error writer (from the first diagnostic) and the workers
+/// that serve TCP connections (a pool that grows to its size and stays).
+const KEPT_THREADS: [&str; 2] = ["stderr-writer", "tcp-connection"];
 
-/// The number of threads of process `pid`, not counting the standard error
-/// writer: the names in `/proc/<pid>/task/*/comm`. `None` once the process
-/// is gone.
-fn threads_but_stderr_writer(pid: u32) -> Option<u64> {
+/// The number of threads of process `pid`, not counting those that start
+/// when first needed and then stay for good (the standard error writer, and
+/// the pool of TCP connection workers): the names in
+/// `/proc/<pid>/task/*/comm`. `None` once the process is gone.
+fn threads_but_kept(pid: u32) -> Option<u64> {
     let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
     let mut count = 0;
     for task in tasks {
@@ -446,7 +446,7 @@ fn threads_but_stderr_writer(pid: u32) -> Option<u64> {
         let Ok(name) = fs::read_to_string(task.path().join("comm")) else {
             continue;
         };
-        if name.trim_end() != STDERR_WRITER {
+        if !KEPT_THREADS.contains(&name.trim_end()) {
             count += 1;
         }
     }
@@ -549,8 +549,8 @@ fn print_floods() {
             SAMPLE_EVERY.as_millis()
         ),
         format!(
-            "before, but for the stderr writer, which starts with the first diagnostic and stays \
-             (\"settled\", within {} s).",
+            "before, but for the stderr writer and the TCP connection workers, which start when \
+             first needed and stay (\"settled\", within {} s).",
             SETTLE_LIMIT.as_secs()
         ),
         format!(
@@ -687,7 +687,7 @@ impl FloodedRing {
         FloodedRing {
             pid,
             before: Usage::of(pid),
-            threads_before: threads_but_stderr_writer(pid)
+            threads_before: threads_but_kept(pid)
                 .expect("the flooded peer is running, so /proc has its threads"),
             marks: marks(&ring),
             stderr_mark: ring.stderr_mark(FLOODED),
@@ -739,8 +739,8 @@ impl FloodedRing {
 fn wait_for_threads(pid: u32, threads: u64, limit: Duration) -> Option<Duration> {
     let started = Instant::now();
     loop {
-        let now = threads_but_stderr_writer(pid)
-            .expect("the flooded peer is running, so /proc has its threads");
+        let now =
+            threads_but_kept(pid).expect("the flooded peer is running, so /proc has its threads");
         if now <= threads {
             return Some(started.elapsed());
         }

@@ -6,22 +6,23 @@
 //! which the connection closes; the one exception is `WATCH`, whose
 //! connection stays open for as long as both peers run (see `watch.rs`).
 //! Every read and write has a timeout, so a peer that connects and then
-//! says nothing (or a half-open connection) costs one thread for a few
-//! seconds, never the peer's progress.
+//! says nothing (or a half-open connection) costs one worker for a few
+//! seconds, never the peer's progress. Connections are served by a pool of
+//! workers that grows as needed up to a fixed size and is then kept, so a
+//! flood of connections never makes threads come and go.
 //!
 //! The number of open connections is bounded, and the bound cannot be used
 //! to lock real requests out: when every place is taken, the connection
-//! that has been idle longest (its thread looked, and found nothing sent)
+//! that has been idle longest (its worker looked, and found nothing sent)
 //! is closed to make room. A flood of idle connections then only ever
 //! evicts itself, while a real request, which sends its line as soon as it
-//! connects, has it waiting when its thread looks, and is never idle.
-//! Since a connection whose thread has not looked yet is never closed, the
-//! bound holds for threads as well as for connections.
+//! connects, has it waiting when its worker looks, and is never idle.
 
+use std::collections::VecDeque;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -44,10 +45,14 @@ pub const EXCHANGE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const MAX_OPEN_REQUESTS: usize = 32;
 
 /// The hard limit on connections with a request, idle or not: when none of
-/// the first [`MAX_OPEN_REQUESTS`] is idle (their threads have not even
-/// looked at them yet, say, on a busy machine), a few more may wait; past
-/// this, a new connection is closed at once.
-pub const MAX_CONNECTION_THREADS: usize = 64;
+/// the first [`MAX_OPEN_REQUESTS`] is idle (no worker has even looked at
+/// them yet, say, on a busy machine), a few more may wait; past this, a new
+/// connection is closed at once.
+pub const MAX_CONNECTIONS: usize = 64;
+
+/// The most threads that serve connections: one for each request served at
+/// once, and one for each watch held.
+pub const MAX_WORKERS: usize = MAX_OPEN_REQUESTS + MAX_OPEN_WATCHES;
 
 /// Watch connections held open at once. A peer has one watcher per
 /// predecessor whose list holds it (at most 8), a few more while the ring
@@ -62,9 +67,9 @@ pub const SMALL_STACK: usize = 256 * 1024;
 /// What an open incoming connection is doing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Stage {
-    /// Accepted; its thread has not looked for the request line yet.
+    /// Accepted; no worker has looked for its request line yet.
     Accepted,
-    /// Its thread looked and found no request line: it is idle, and may be
+    /// Its worker looked and found no request line: it is idle, and may be
     /// closed to make room.
     Reading,
     /// Its request is with the event loop, waiting for the answer.
@@ -95,9 +100,9 @@ impl Registry {
 
     /// Records a new connection, first making room if every place for
     /// requests is taken. Returns `false` when no room can be made: no
-    /// connection is idle (each is being answered, or its thread has not
-    /// looked at it yet, which is never held against it: a real request
-    /// whose line is waiting must not be closed for its thread's delay).
+    /// connection is idle (each is being answered, or no worker has looked
+    /// at it yet, which is never held against it: a real request whose line
+    /// is waiting must not be closed for a worker's delay).
     fn admit(&self, id: u64, stream: &TcpStream) -> bool {
         let Ok(handle) = stream.try_clone() else {
             return false;
@@ -113,7 +118,7 @@ impl Registry {
             .filter(|(_, o)| o.stage == Stage::Reading)
             .min_by_key(|(_, o)| o.since)
             .map(|(index, _)| index);
-        if requests >= MAX_CONNECTION_THREADS && idle.is_none() {
+        if requests >= MAX_CONNECTIONS && idle.is_none() {
             return false;
         }
         if requests >= MAX_OPEN_REQUESTS
@@ -179,7 +184,7 @@ impl Registry {
     }
 }
 
-/// Removes a connection from the registry when its thread ends, however it
+/// Removes a connection from the registry when its worker is done with it, however it
 /// ends.
 struct Registered<'a> {
     registry: &'a Registry,
@@ -192,10 +197,74 @@ impl Drop for Registered<'_> {
     }
 }
 
-/// Starts the thread that accepts connections on `listener` and serves each
-/// one on a thread of its own.
+/// The threads that serve connections: started as they are needed, up to
+/// [`MAX_WORKERS`], and then kept, so that a flood of connections never
+/// makes threads come and go (a thread that ends still counts for a while,
+/// until the machine finds time to finish it). A connection waits in the
+/// queue for the next free worker; how many wait is bounded by the
+/// registry.
+struct Workers {
+    state: Mutex<WorkQueue>,
+    work_arrived: Condvar,
+}
+
+#[derive(Default)]
+struct WorkQueue {
+    waiting: VecDeque<(u64, TcpStream)>,
+    idle: usize,
+    started: usize,
+}
+
+impl Workers {
+    fn lock(&self) -> MutexGuard<'_, WorkQueue> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a connection, and says whether a new worker should be
+    /// started for it (none is free, and there is room for one more).
+    fn hand(&self, id: u64, stream: TcpStream) -> bool {
+        let mut queue = self.lock();
+        queue.waiting.push_back((id, stream));
+        let start = queue.idle == 0 && queue.started < MAX_WORKERS;
+        if start {
+            queue.started += 1;
+        }
+        drop(queue);
+        self.work_arrived.notify_one();
+        start
+    }
+
+    /// The next connection to serve, waiting for one.
+    fn next(&self) -> (u64, TcpStream) {
+        let mut queue = self.lock();
+        loop {
+            if let Some(work) = queue.waiting.pop_front() {
+                return work;
+            }
+            queue.idle += 1;
+            queue = self
+                .work_arrived
+                .wait(queue)
+                .unwrap_or_else(|e| e.into_inner());
+            queue.idle -= 1;
+        }
+    }
+
+    /// A worker could not be started after all.
+    fn not_started(&self) {
+        let mut queue = self.lock();
+        queue.started = queue.started.saturating_sub(1);
+    }
+}
+
+/// Starts the thread that accepts connections on `listener`, and the
+/// workers that serve them.
 pub fn spawn_listener(listener: TcpListener, inbox: Inbox) -> io::Result<()> {
     let registry = Arc::new(Registry::default());
+    let workers = Arc::new(Workers {
+        state: Mutex::new(WorkQueue::default()),
+        work_arrived: Condvar::new(),
+    });
     thread::Builder::new()
         .name("tcp-listener".into())
         .spawn(move || {
@@ -213,25 +282,36 @@ pub fn spawn_listener(listener: TcpListener, inbox: Inbox) -> io::Result<()> {
                 if !registry.admit(id, &stream) {
                     report!(
                         Kind::Busy,
-                        "closed a new TCP connection: {MAX_CONNECTION_THREADS} are open and none is idle"
+                        "closed a new TCP connection: {MAX_CONNECTIONS} are open and none is idle"
                     );
                     continue;
                 }
-                let inbox = inbox.clone();
-                let registry = Arc::clone(&registry);
-                let spawned = thread::Builder::new()
-                    .name("tcp-connection".into())
-                    .stack_size(SMALL_STACK)
-                    .spawn(move || serve_connection(stream, id, &registry, &inbox));
-                if let Err(error) = spawned {
-                    report!(
-                        Kind::Busy,
-                        "could not start a thread for a TCP connection: {error}"
-                    );
+                if workers.hand(id, stream) {
+                    let (pool, known, inbox) =
+                        (Arc::clone(&workers), Arc::clone(&registry), inbox.clone());
+                    let started = thread::Builder::new()
+                        .name("tcp-connection".into())
+                        .stack_size(SMALL_STACK)
+                        .spawn(move || serve_forever(&pool, &known, &inbox));
+                    if let Err(error) = started {
+                        workers.not_started();
+                        report!(
+                            Kind::Busy,
+                            "could not start a thread for TCP connections: {error}"
+                        );
+                    }
                 }
             }
         })?;
     Ok(())
+}
+
+/// A worker: serves one connection after another.
+fn serve_forever(workers: &Workers, registry: &Registry, inbox: &Inbox) {
+    loop {
+        let (id, stream) = workers.next();
+        serve_connection(stream, id, registry, inbox);
+    }
 }
 
 /// Reads one request, hands it to the event loop and writes its reply; or
@@ -249,7 +329,7 @@ fn serve_connection(stream: TcpStream, id: u64, registry: &Registry, inbox: &Inb
         Err(_) => return,
     };
     let mut writer = stream;
-    // Only a connection that has sent nothing by the time its thread looks
+    // Only a connection that has sent nothing by the time its worker looks
     // counts as idle.
     if !has_waiting_bytes(&writer) && !registry.set_stage(id, Stage::Reading) {
         return;
