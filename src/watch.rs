@@ -28,9 +28,9 @@ use crate::peer::Event;
 use crate::ring::PeerId;
 use crate::tcp::{CONNECT_TIMEOUT, SMALL_STACK, read_line, set_timeouts, write_line};
 
-/// The least time between two attempts to open a watch, so that a successor
-/// that is not running yet, or that keeps closing the watch, costs at most
-/// a connection attempt a second.
+/// The time between two attempts to open a watch after a refusal, so that a
+/// successor that is not running yet costs at most a connection attempt a
+/// second.
 pub const WATCH_RETRY: Duration = Duration::from_secs(1);
 
 /// A watch connection to one successor, kept up by a thread of its own.
@@ -115,17 +115,16 @@ impl Shared {
 }
 
 fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared, inbox: &Inbox) {
-    let mut last_attempt: Option<Instant> = None;
+    // When to try next: at once at first; a second after a refusal (the
+    // successor is not running, or is dead and has been reported); soon
+    // after any other failure, which says nothing, so that a successor
+    // killed just then is not watched a second late.
+    let mut next_attempt = Instant::now();
     loop {
-        if let Some(at) = last_attempt
-            && shared.wait_until(at + WATCH_RETRY)
-        {
+        if shared.wait_until(next_attempt) {
             return;
         }
-        if shared.is_stopped() {
-            return;
-        }
-        last_attempt = Some(Instant::now());
+        let attempted_at = Instant::now();
         let refused = match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
             Err(error) => error.kind() == io::ErrorKind::ConnectionRefused,
             Ok(stream) => match open_watch(me, stream, shared) {
@@ -133,18 +132,12 @@ fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared,
                     hold(reader);
                     // The watch has closed: find out at once whether the
                     // successor lives.
-                    match watch_again(me, address, shared) {
-                        Reopened::Refused => true,
-                        Reopened::Watching => {
-                            last_attempt = None;
-                            false
-                        }
-                        Reopened::Unclear => false,
-                    }
+                    matches!(watch_again(me, address, shared), Reopened::Refused)
                 }
                 None => false,
             },
         };
+        next_attempt = attempted_at + if refused { WATCH_RETRY } else { QUICK_RETRY };
         // A refused connection is reported whether or not the successor was
         // ever seen alive: the state machine only suspects one that has
         // answered a ping, so a peer that has not started yet is safe.
@@ -165,8 +158,12 @@ enum Reopened {
     Unclear,
 }
 
+/// How soon a watch that failed for another reason than a refusal (no
+/// answer, a connection reset) is tried again.
+const QUICK_RETRY: Duration = Duration::from_millis(50);
+
 /// How many times, 5 ms apart, a closed watch is tried again before the
-/// watcher falls back to one attempt a second.
+/// watcher falls back to its slower pace.
 const QUICK_ATTEMPTS: u32 = 20;
 const QUICK_SPACING: Duration = Duration::from_millis(5);
 
