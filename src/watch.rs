@@ -132,7 +132,7 @@ fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared,
                     hold(reader);
                     // The watch has closed: find out at once whether the
                     // successor lives.
-                    matches!(watch_again(me, address, shared), Reopened::Refused)
+                    watch_again(me, address, shared)
                 }
                 None => false,
             },
@@ -147,17 +147,6 @@ fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared,
     }
 }
 
-/// How an attempt to watch a successor again, right after its watch
-/// closed, ended.
-enum Reopened {
-    /// Its port refused a connection: nothing listens there any more.
-    Refused,
-    /// A new watch was opened, and has closed again in its turn.
-    Watching,
-    /// Neither, within the attempts allowed: left to the slower pace.
-    Unclear,
-}
-
 /// How soon a watch that failed for another reason than a refusal (no
 /// answer, a connection reset) is tried again.
 const QUICK_RETRY: Duration = Duration::from_millis(50);
@@ -167,29 +156,26 @@ const QUICK_RETRY: Duration = Duration::from_millis(50);
 const QUICK_ATTEMPTS: u32 = 20;
 const QUICK_SPACING: Duration = Duration::from_millis(5);
 
-/// Tries to watch the successor again, right after its watch closed. A
+/// Tries to watch the successor again, right after its watch closed, and
+/// returns whether its port refused: nothing listens there any more. A
 /// process that is being killed can still accept a connection for a moment
 /// (its listening socket goes last), and then resets it; so a connection
 /// alone proves nothing, and only a refusal or a new watch's `OK` decide.
-/// Each new watch that is accepted is held until it closes too.
-fn watch_again(me: PeerId, address: SocketAddr, shared: &Shared) -> Reopened {
-    let mut watched = false;
+/// Each new watch that is answered is held until it closes too, and the
+/// count of attempts starts afresh. After that many attempts that decided
+/// nothing, the watcher falls back to its slower pace.
+fn watch_again(me: PeerId, address: SocketAddr, shared: &Shared) -> bool {
     let mut attempts = 0;
     while attempts < QUICK_ATTEMPTS {
         if shared.is_stopped() {
-            return Reopened::Unclear;
+            return false;
         }
         match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
-            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
-                return Reopened::Refused;
-            }
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return true,
             Err(_) => {}
             Ok(stream) => {
                 if let Some(reader) = open_watch(me, stream, shared) {
-                    // It lives: watch it until this one closes, and start
-                    // counting afresh.
                     hold(reader);
-                    watched = true;
                     attempts = 0;
                     continue;
                 }
@@ -197,17 +183,13 @@ fn watch_again(me: PeerId, address: SocketAddr, shared: &Shared) -> Reopened {
         }
         attempts += 1;
         if shared.wait_until(Instant::now() + QUICK_SPACING) {
-            return Reopened::Unclear;
+            return false;
         }
     }
-    if watched {
-        Reopened::Watching
-    } else {
-        Reopened::Unclear
-    }
+    false
 }
 
-/// How long a watch waits for its `OK`. A live peer's connection thread
+/// How long a watch waits for its `OK`. A live peer's connection worker
 /// answers at once, without its event loop; a connection that a dying
 /// process accepted never answers, and should not hold the watcher up.
 const WATCH_ANSWER_TIMEOUT: Duration = Duration::from_millis(250);

@@ -100,19 +100,6 @@ fn assert_nobody_printed(ring: &Ring, peers: &[u8], fragment: &str) {
     }
 }
 
-/// Checks that no peer's standard error shows a panic.
-fn assert_no_panic(ring: &Ring) {
-    for peer in ring.peer_ids() {
-        for line in ring.stderr_lines(peer) {
-            assert!(
-                !line.contains("panicked") && !line.contains("internal error"),
-                "peer {peer} panicked: {line:?}\n{}",
-                ring.describe_all()
-            );
-        }
-    }
-}
-
 /// What a join should make the peers print.
 struct ExpectedJoin<'a> {
     newcomer: u8,
@@ -248,7 +235,7 @@ fn assert_teaching_ring_with_15(ring: &Ring, marks_before_join: &BTreeMap<u8, us
     assert_ring_settles(ring, &after);
     assert_nobody_printed(ring, &[2, 19], "Join");
     assert_nobody_printed(ring, &after, "is no longer alive");
-    assert_no_panic(ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -297,7 +284,7 @@ fn check_join(ids: &[u8], known: u8, expected: &ExpectedJoin) {
     bystanders.retain(|&id| id != expected.acceptor);
     assert_nobody_printed(&ring, &bystanders, "Join");
     assert_nobody_printed(&ring, &after, "is no longer alive");
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -409,7 +396,7 @@ fn join_of_14_while_14_runs_fails_and_leaves_the_ring_unchanged() {
     assert_nobody_printed(&ring, &TEACHING_RING, "Join");
     assert_nobody_printed(&ring, &TEACHING_RING, "successor is");
     assert_nobody_printed(&ring, &TEACHING_RING, "is no longer alive");
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -430,7 +417,7 @@ fn join_of_15_via_7_fails_when_nobody_runs_7() {
     assert_ring_settles(&ring, &TEACHING_RING);
     assert_nobody_printed(&ring, &TEACHING_RING, "Join");
     assert_nobody_printed(&ring, &TEACHING_RING, "successor is");
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 // ----- Graceful departure -----
@@ -483,7 +470,7 @@ fn check_quit_of_9(command: &str) {
     assert_nobody_printed(&ring, &without(&TEACHING_RING, &[8, 5]), "will depart");
     assert_nobody_printed(&ring, &TEACHING_RING, &no_longer_alive(9));
     assert_nobody_printed(&ring, &TEACHING_RING, "is no longer alive");
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -540,7 +527,7 @@ fn a_killed_peer_14_is_declared_dead_by_9_and_8_and_the_ring_repaired() {
     assert_ring_settles(&ring, &after);
     // Only 14's two predecessors ping it, so only they notice.
     assert_nobody_printed(&ring, &without(&after, &[9, 8]), "is no longer alive");
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -600,7 +587,7 @@ fn a_frozen_peer_14_is_dropped_then_rejoins_when_it_wakes_up() {
     ring.wait_for_line_after(8, after_rejoin[&8], &pings_sent(9, 14), DEADLINE);
     assert_ring_settles(&ring, &TEACHING_RING);
     ring.assert_running(14);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -627,7 +614,7 @@ fn join_of_15_via_4_after_14_was_killed_is_placed_after_9() {
 
     let after = with(&remaining, 15);
     assert_ring_settles(&ring, &after);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -657,7 +644,7 @@ fn kills_of_5_and_then_14_are_both_repaired() {
     let without_5_and_14 = without(&TEACHING_RING, &[5, 14]);
     assert_eq!(without_5_and_14, [2, 4, 8, 9, 19]);
     assert_ring_settles(&ring, &without_5_and_14);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 // ----- The markers' sequence -----
@@ -688,13 +675,13 @@ fn quit_of_9_then_join_of_15_then_a_kill_of_14_on_a_fresh_ring() {
         );
         assert_ring_settles(&ring, &with(&remaining, 15));
         assert_nobody_printed(&ring, &TEACHING_RING, "is no longer alive");
-        assert_no_panic(&ring);
+        ring.assert_no_panic();
     }
 
     let mut ring = teaching_ring(&[]);
     kill_14_on_the_teaching_ring(&mut ring);
     assert_ring_settles(&ring, &without(&TEACHING_RING, &[14]));
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -722,5 +709,5 @@ fn a_whole_ring_frozen_for_longer_than_its_predecessor_memory_goes_on_when_thawe
         ring.assert_running(peer);
     }
     assert_nobody_printed(&ring, &TEACHING_RING, "is no longer alive");
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }

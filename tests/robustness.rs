@@ -52,20 +52,6 @@ fn assert_nobody_declared_dead(ring: &Ring, peers: &[u8]) {
     }
 }
 
-/// Checks that no peer's standard error (of those the test reads) shows a
-/// panic.
-fn assert_no_panic(ring: &Ring) {
-    for peer in ring.peer_ids() {
-        for line in ring.stderr_lines(peer) {
-            assert!(
-                !line.contains("panicked") && !line.contains("internal error"),
-                "peer {peer} panicked: {line:?}\n{}",
-                ring.describe_all()
-            );
-        }
-    }
-}
-
 /// Waits until both predecessors of `peer` in `ids` print that `peer`
 /// answered their pings, in lines after their marks in `from`.
 fn wait_until_predecessors_hear(ring: &Ring, ids: &[u8], peer: u8, from: &[(u8, usize)]) {
@@ -213,7 +199,7 @@ fn a_peer_whose_standard_error_is_never_read_survives_3000_junk_datagrams() {
     );
     ring.assert_running(TARGET);
     assert_nobody_declared_dead(&ring, &ids);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -255,7 +241,7 @@ fn a_burst_of_junk_datagrams_is_summarised_on_standard_error() {
         ring.describe_all()
     );
     assert_nobody_declared_dead(&ring, &ids);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]
@@ -316,7 +302,7 @@ fn a_peer_whose_standard_output_is_never_read_pinging_every_50_ms_for_30_s_stays
     );
     ring.assert_running(TARGET);
     assert_nobody_declared_dead(&ring, &[30, 50]);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 // ----- Floods of requests and connections -----
@@ -510,7 +496,7 @@ fn a_flood_of_stores_whose_origin_never_answers_leaves_a_bounded_thread_count() 
     wait_until_predecessors_hear(&ring, &ids, TARGET, &now);
     ring.assert_running(TARGET);
     assert_nobody_declared_dead(&ring, &ids);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
     eprintln!(
         "threads of peer {TARGET}: {before_flood} before the flood, at most {most} in \
          {samples} samples; {} fetches reached peer {origin}",
@@ -686,5 +672,5 @@ fn a_join_through_a_peer_flooded_with_idle_connections_is_accepted() {
     let mut all = TEACHING_RING.to_vec();
     all.push(newcomer);
     assert_nobody_declared_dead(&ring, &all);
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }

@@ -117,20 +117,6 @@ fn victims_within_reach(ids: &[u8], victims: &[u8], peer: u8, r: usize) -> Vec<u
     reach
 }
 
-/// Panics, showing every transcript, if some peer's standard error shows a
-/// panic.
-fn assert_no_panic(ring: &Ring) {
-    for peer in ring.peer_ids() {
-        for line in ring.stderr_lines(peer) {
-            assert!(
-                !line.contains("panicked") && !line.contains("internal error"),
-                "peer {peer} panicked: {line:?}\n{}",
-                ring.describe_all()
-            );
-        }
-    }
-}
-
 /// Starts the ring `ids` with `--successors r` and waits until every peer
 /// pings its whole list of `r` successors (`init` names only the first two;
 /// the others are learned from successors). Returns, for each peer, the
@@ -175,7 +161,7 @@ fn check_lists_are_announced_whole_at_start(ids: &[u8], r: usize) {
             ring.describe_all()
         );
     }
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 /// Kills `victims`, adjacent peers of the ring `ids` whose peers keep `r`
@@ -314,7 +300,7 @@ fn check_adjacent_kills(ids: &[u8], r: usize, victims: &[u8]) {
         }
         ring.assert_running(peer);
     }
-    assert_no_panic(&ring);
+    ring.assert_no_panic();
 }
 
 #[test]

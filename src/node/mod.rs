@@ -30,7 +30,7 @@ use crate::files::Directory;
 use crate::inbox::{INBOX_CAPACITY, Inbox, Input, ReplySlot};
 use crate::message::Datagram;
 use crate::output::{Kind, Printer, Wording, report, report_diagnostic};
-use crate::peer::{Action, ConnectionId, Event, NoAnswer, Peer, PeerConfig};
+use crate::peer::{Action, ConnectionId, Event, NoAnswer, Peer, PeerConfig, Token};
 use crate::ring::PeerId;
 use crate::tcp::{self, EXCHANGE_TIMEOUT};
 use crate::udp;
@@ -324,7 +324,7 @@ impl Node {
     }
 
     /// Requests that could not even start are answered "no answer" at once.
-    fn fail_requests(&mut self, tokens: Vec<crate::peer::Token>) {
+    fn fail_requests(&mut self, tokens: Vec<Token>) {
         if !tokens.is_empty() {
             report!(
                 Kind::Busy,

@@ -222,7 +222,6 @@ impl Peer {
         self.phase = Phase::Member;
         self.rejoin = None;
         self.successors.welcome(&list, now);
-        self.successors.mark_announced();
     }
 
     /// `REFUSE`: we cannot be placed.

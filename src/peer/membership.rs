@@ -51,12 +51,7 @@ impl Peer {
         leaving.map(|l| (l.give_up_at, Due::GiveUpLeave))
     }
 
-    pub(super) fn perform_membership_due(
-        &mut self,
-        due: Due,
-        _now: Instant,
-        out: &mut Vec<Action>,
-    ) {
+    pub(super) fn perform_membership_due(&mut self, due: Due, out: &mut Vec<Action>) {
         match due {
             // A predecessor that does not acknowledge is dead or gone; it
             // must not keep us here.
@@ -272,12 +267,13 @@ impl Peer {
     /// Tells every predecessor heard from pings which successors to take
     /// instead of us, and leaves once they have acknowledged.
     pub(super) fn quit(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.phase != Phase::Member || self.leaving.is_some() {
-            // Not in the ring, nobody depends on us; already leaving, the
-            // departure is under way.
-            if self.leaving.is_none() {
-                self.exit(0, out);
-            }
+        if self.leaving.is_some() {
+            // Typed twice: the departure is under way already.
+            return;
+        }
+        if self.phase != Phase::Member {
+            // Not in the ring yet: nobody depends on us.
+            self.exit(0, out);
             return;
         }
         let successors = self.successors.peers();

@@ -407,7 +407,7 @@ impl Peer {
         match due {
             Due::Successors(due) => self.perform_successor_due(due, now, out),
             Due::Joining(due) => self.perform_joining_due(due, now, out),
-            Due::Membership(due) => self.perform_membership_due(due, now, out),
+            Due::Membership(due) => self.perform_membership_due(due, out),
             Due::Expired(token) => self.on_reply(token, Err(NoAnswer::Silent), now, out),
             Due::Expectations => self.expire_expectations(now, out),
         }

@@ -200,17 +200,14 @@ impl SuccessorList {
         Some(peers)
     }
 
-    /// Counts the current list as printed, for a newcomer that prints its
-    /// first list in words of its own.
-    pub fn mark_announced(&mut self) {
-        self.announced = self.peers();
-    }
-
     /// Takes the list a newcomer is given. Its successors are running (the
-    /// peer that placed it was pinging them), so the ring counts as up.
+    /// peer that placed it was pinging them), so the ring counts as up. The
+    /// newcomer prints its first list in words of its own, so the list
+    /// counts as announced.
     pub fn welcome(&mut self, peers: &[PeerId], now: Instant) {
         self.settled = true;
         self.set(peers.to_vec(), now);
+        self.announced = self.peers();
     }
 
     /// A newcomer joins right after this peer: it becomes the first
@@ -251,9 +248,7 @@ impl SuccessorList {
     /// at once to the next peers of the ring; the list is then refilled,
     /// and announced when the refill answers.
     pub fn remove_dead(&mut self, dead: PeerId, now: Instant) {
-        self.dead
-            .retain(|&(peer, until)| peer != dead && until > now);
-        self.dead.push((dead, now + self.dead_memory));
+        self.remember_death(dead, now);
         let peers: Vec<PeerId> = self.peers().into_iter().filter(|&p| p != dead).collect();
         self.set(peers, now);
         if !self.entries.is_empty() {
@@ -440,9 +435,7 @@ impl SuccessorList {
         let last = merged.last().copied().unwrap_or(asked);
         for &skipped in &before[at + 1..] {
             let within = is_strictly_between(self.me.0, skipped.0, last.0);
-            let known_dead = self.dead.iter().any(|&(peer, _)| peer == skipped);
-            if within && !merged.contains(&skipped) && !known_dead {
-                self.dead.push((skipped, now + self.dead_memory));
+            if within && !merged.contains(&skipped) && self.remember_death(skipped, now) {
                 self.dropped_dead.push(skipped);
             }
         }
@@ -453,8 +446,19 @@ impl SuccessorList {
         )
     }
 
-    /// The successors a merge dropped while their ports had refused a
-    /// connection, to be declared dead.
+    /// Remembers that `peer` died, for the dead memory, and forgets deaths
+    /// older than that. Returns whether the death is news.
+    fn remember_death(&mut self, peer: PeerId, now: Instant) -> bool {
+        self.dead.retain(|&(_, until)| until > now);
+        if self.dead.iter().any(|&(dead, _)| dead == peer) {
+            return false;
+        }
+        self.dead.push((peer, now + self.dead_memory));
+        true
+    }
+
+    /// The successors a merge dropped as dead (their ports had refused a
+    /// connection, or the answer skipped them), to be said to be dead.
     pub fn take_dropped_dead(&mut self) -> Vec<PeerId> {
         std::mem::take(&mut self.dropped_dead)
     }
@@ -492,9 +496,7 @@ impl SuccessorList {
         // drops, is dead: the peer's own verdict was only milliseconds
         // away, and it is said all the same.
         for gone in old.iter().filter(|s| !peers.contains(&s.peer)) {
-            let known_dead = self.dead.iter().any(|&(peer, _)| peer == gone.peer);
-            if gone.liveness.is_condemned() && !known_dead {
-                self.dead.push((gone.peer, now + self.dead_memory));
+            if gone.liveness.is_condemned() && self.remember_death(gone.peer, now) {
                 self.dropped_dead.push(gone.peer);
             }
         }
@@ -632,7 +634,6 @@ mod tests {
             let start = Instant::now();
             let mut nine = list(9, capacity, &[], start);
             nine.welcome(&ring_after(9, capacity, &TEACHING), start);
-            nine.mark_announced();
             nine.remove_dead(PeerId(14), start);
             assert_eq!(nine.first(), Some(PeerId(19)), "R = {capacity}");
             assert!(nine.is_held());

@@ -1078,6 +1078,21 @@ impl Ring {
         status
     }
 
+    /// Panics, showing every transcript, if some peer's standard error (of
+    /// those the test reads) shows a panic or the panic hook's "internal
+    /// error" line.
+    pub fn assert_no_panic(&self) {
+        for peer in self.peer_ids() {
+            for line in self.stderr_lines(peer) {
+                assert!(
+                    !line.contains("panicked") && !line.contains("internal error"),
+                    "peer {peer} panicked: {line:?}\n{}",
+                    self.describe_all()
+                );
+            }
+        }
+    }
+
     /// Everything every peer printed, for a failure message.
     pub fn describe_all(&self) -> String {
         let mut text = format!("ring on base port {}:\n", self.base_port());
