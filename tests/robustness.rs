@@ -11,14 +11,14 @@ mod common;
 
 use common::lines::*;
 
-use std::io::{BufRead, BufReader, Write};
-use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
+use std::io::{BufRead, BufReader};
+use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Ring, Unread, noise, predecessors, successors};
+use common::{DEADLINE, Ring, Unread, exchange, noise, predecessors, successors};
 use p2p::message::{Datagram as Message, Ordinal};
 use p2p::ring::PeerId;
 
@@ -372,27 +372,6 @@ impl Drop for SilentPeer {
             let _ = accepter.join();
         }
     }
-}
-
-/// Sends `request` to `port` on a connection of its own and returns the
-/// reply line, or what went wrong.
-fn exchange(port: u16, request: &str) -> Result<String, String> {
-    let address = ([127, 0, 0, 1], port).into();
-    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))
-        .map_err(|e| format!("connect: {e}"))?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(5)))
-        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))))
-        .map_err(|e| format!("timeouts: {e}"))?;
-    stream
-        .write_all(format!("{request}\n").as_bytes())
-        .map_err(|e| format!("write: {e}"))?;
-    let mut reply = String::new();
-    BufReader::new(&stream)
-        .read_line(&mut reply)
-        .map_err(|e| format!("read: {e}"))?;
-    let _ = stream.shutdown(Shutdown::Both);
-    Ok(reply.trim_end().to_string())
 }
 
 #[test]

@@ -19,7 +19,7 @@ pub mod lines;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, UdpSocket};
+use std::net::{Shutdown, TcpListener, TcpStream, UdpSocket};
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -291,6 +291,9 @@ struct Peer {
     output: Arc<SharedTranscript>,
     /// The command line, to show in failure messages.
     command_line: String,
+    /// The arguments it was started with, to start it again the same way
+    /// ([`Ring::restart`]).
+    args: Vec<String>,
     /// Set once the process has been reaped.
     status: Option<ExitStatus>,
     /// True between `stop` and `cont`: a stopped process must be continued
@@ -350,6 +353,32 @@ fn send_signal(pid: u32, signal: &str) -> std::io::Result<ExitStatus> {
     Command::new("kill")
         .args([signal, &pid.to_string()])
         .status()
+}
+
+/// Sends `request` and a newline to TCP port `port` of 127.0.0.1 on a
+/// connection of its own, and returns the reply line without its newline:
+/// empty when the other side closed the connection without a reply. An
+/// error says which step failed (connecting, writing, reading within 5 s).
+///
+/// This is how a test plays a peer that does not exist, or one that lies:
+/// it writes the protocol's lines itself.
+pub fn exchange(port: u16, request: &str) -> Result<String, String> {
+    let address = ([127, 0, 0, 1], port).into();
+    let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(2))
+        .map_err(|e| format!("connect: {e}"))?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .and_then(|()| stream.set_write_timeout(Some(Duration::from_secs(5))))
+        .map_err(|e| format!("timeouts: {e}"))?;
+    stream
+        .write_all(format!("{request}\n").as_bytes())
+        .map_err(|e| format!("write: {e}"))?;
+    let mut reply = String::new();
+    BufReader::new(&stream)
+        .read_line(&mut reply)
+        .map_err(|e| format!("read: {e}"))?;
+    let _ = stream.shutdown(Shutdown::Both);
+    Ok(reply.trim_end().to_string())
 }
 
 /// Options for starting a ring with [`Ring::builder`].
@@ -556,6 +585,24 @@ impl Ring {
         self.spawn(peer, args, None);
     }
 
+    /// Starts `peer` again with exactly the arguments its last process was
+    /// started with, as a user who restarts a crashed peer by repeating its
+    /// command line. The last process must have exited or been killed; it is
+    /// still reaped at the end. Both output streams of the new process are
+    /// read, and its transcript starts empty: [`Ring::lines`] and
+    /// [`Ring::mark`] then speak of the new process.
+    pub fn restart(&mut self, peer: u8) {
+        let args = self.peer(peer).args.clone();
+        self.spawn(peer, args, None);
+    }
+
+    /// Sends `request` and a newline to `peer`'s TCP port on a connection
+    /// of its own, as another peer would, and returns the one line of reply
+    /// without its newline; see [`exchange`].
+    pub fn exchange(&self, peer: u8, request: &str) -> Result<String, String> {
+        exchange(self.port(peer), request)
+    }
+
     fn base_port_args(&self) -> [String; 2] {
         ["--base-port".to_string(), self.base_port().to_string()]
     }
@@ -607,6 +654,7 @@ impl Ring {
             child,
             output,
             command_line,
+            args,
             status: None,
             stopped: false,
             unread,
@@ -709,6 +757,21 @@ impl Ring {
             timeout,
             |printed| printed.starts_with(prefix),
         )
+    }
+
+    /// Waits until `peer` prints a line on standard output, as its line
+    /// number `mark` or later, for which `wanted` is true, and returns the
+    /// line's index: the next line of a kind that no one prefix names.
+    /// `what` says which line, for the failure message ("a regular round").
+    pub fn wait_for_line_matching_after(
+        &self,
+        peer: u8,
+        mark: usize,
+        what: &str,
+        timeout: Duration,
+        wanted: impl Fn(&str) -> bool,
+    ) -> usize {
+        self.wait_until(peer, Stream::Stdout, mark, what, timeout, wanted)
     }
 
     /// Like [`Ring::wait_for_line_after`], but returns `None` instead of
