@@ -161,6 +161,9 @@ pub enum ErrorReason {
     CannotWrite,
     /// The peer is doing as much of this as it allows itself to at once.
     Busy,
+    /// The answer to a `LEAVE` that the peer it names did not send: asked,
+    /// that peer said it is not leaving.
+    NotLeaving,
 }
 
 /// Spells the words of a field that takes one of a few words, in one table
@@ -195,6 +198,7 @@ field_words!(ErrorReason {
     NotReady => "not-ready",
     CannotWrite => "cannot-write",
     Busy => "busy",
+    NotLeaving => "not-leaving",
 });
 
 /// The three roles a message can have; each verb belongs to exactly one.
@@ -222,7 +226,7 @@ fn role_of(verb: &str) -> Option<Role> {
         "PING" | "PONG" => Some(Role::Datagram),
         "JOIN" | "WELCOME" | "REFUSE" | "CHANGE" | "LEAVE" | "QUERY" | "WATCH" | "STORE"
         | "REQUEST" | "FETCH" | "OFFER" | "NOTFOUND" => Some(Role::Request),
-        "OK" | "READY" | "SUCCESSORS" | "ERROR" => Some(Role::Reply),
+        "OK" | "READY" | "NEIGHBOURS" | "LEAVING" | "ERROR" => Some(Role::Reply),
         _ => None,
     }
 }
@@ -368,7 +372,7 @@ impl<'a> Words<'a> {
 
 /// The verb as a `'static` string, for errors that outlive the line.
 fn known_verb(verb: &str) -> &'static str {
-    const VERBS: [&str; 18] = [
+    const VERBS: [&str; 19] = [
         "PING",
         "PONG",
         "JOIN",
@@ -385,7 +389,8 @@ fn known_verb(verb: &str) -> &'static str {
         "NOTFOUND",
         "OK",
         "READY",
-        "SUCCESSORS",
+        "NEIGHBOURS",
+        "LEAVING",
         "ERROR",
     ];
     VERBS.into_iter().find(|&v| v == verb).unwrap_or("?")
@@ -452,6 +457,16 @@ impl<'a> Fields<'a> {
                 value: text.chars().take(20).collect(),
             }),
         }
+    }
+
+    /// The next field, as a peer, or `None` for `-`, the word for "no peer
+    /// known".
+    pub fn optional_peer(&mut self, field: &'static str) -> Result<Option<PeerId>, ParseError> {
+        if self.remaining.as_slice().first() == Some(&"-") {
+            self.remaining.next();
+            return Ok(None);
+        }
+        self.next(field).map(Some)
     }
 
     /// Every remaining field, as a list of peers. A list never names the
@@ -551,7 +566,7 @@ mod tests {
     fn errors_read_as_sentences() {
         let error = Datagram::from_bytes(b"PING 2 4 first").unwrap_err();
         assert_eq!(error.to_string(), "PING takes 4 fields, found 3");
-        let error = Reply::from_bytes(b"SUCCESSORS").unwrap_err();
-        assert_eq!(error.to_string(), "SUCCESSORS takes 1 to 8 fields, found 0");
+        let error = Reply::from_bytes(b"NEIGHBOURS").unwrap_err();
+        assert_eq!(error.to_string(), "NEIGHBOURS takes 2 to 9 fields, found 0");
     }
 }

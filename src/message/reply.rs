@@ -14,8 +14,16 @@ pub enum Reply {
     /// `READY <port>`: the answer to `OFFER`: send the segments to this UDP
     /// port.
     Ready { port: u16 },
-    /// `SUCCESSORS <successor>...`: the answer to `QUERY`, nearest first.
-    Successors { successors: Vec<PeerId> },
+    /// `NEIGHBOURS <predecessor> <successor>...`: the answer to `QUERY`:
+    /// the nearest peer known to ping this one as its first successor (`-`
+    /// if none), then the successors, nearest first.
+    Neighbours {
+        predecessor: Option<PeerId>,
+        successors: Vec<PeerId>,
+    },
+    /// `LEAVING <successor>...`: the answer to `QUERY` from a peer that is
+    /// leaving the ring: the successors that take its place.
+    Leaving { successors: Vec<PeerId> },
     /// `ERROR <reason>`: the request could not be handled.
     Error { reason: ErrorReason },
 }
@@ -45,9 +53,16 @@ impl Reply {
                     port: f.next("port")?,
                 })
             }
-            "SUCCESSORS" => {
-                let mut f = Fields::with_list("SUCCESSORS", fields, 0)?;
-                Ok(Reply::Successors {
+            "NEIGHBOURS" => {
+                let mut f = Fields::with_list("NEIGHBOURS", fields, 1)?;
+                Ok(Reply::Neighbours {
+                    predecessor: f.optional_peer("predecessor")?,
+                    successors: f.peers("successor")?,
+                })
+            }
+            "LEAVING" => {
+                let mut f = Fields::with_list("LEAVING", fields, 0)?;
+                Ok(Reply::Leaving {
                     successors: f.peers("successor")?,
                 })
             }
@@ -73,8 +88,18 @@ impl fmt::Display for Reply {
         match self {
             Reply::Ok => f.write_str("OK"),
             Reply::Ready { port } => write!(f, "READY {port}"),
-            Reply::Successors { successors } => {
-                f.write_str("SUCCESSORS")?;
+            Reply::Neighbours {
+                predecessor,
+                successors,
+            } => {
+                match predecessor {
+                    Some(peer) => write!(f, "NEIGHBOURS {peer}")?,
+                    None => f.write_str("NEIGHBOURS -")?,
+                }
+                write_peers(f, successors)
+            }
+            Reply::Leaving { successors } => {
+                f.write_str("LEAVING")?;
                 write_peers(f, successors)
             }
             Reply::Error { reason } => write!(f, "ERROR {reason}"),
@@ -91,16 +116,24 @@ mod tests {
             (Reply::Ok, "OK"),
             (Reply::Ready { port: 40_123 }, "READY 40123"),
             (
-                Reply::Successors {
+                Reply::Neighbours {
+                    predecessor: Some(PeerId(8)),
                     successors: vec![PeerId(14), PeerId(19)],
                 },
-                "SUCCESSORS 14 19",
+                "NEIGHBOURS 8 14 19",
             ),
             (
-                Reply::Successors {
+                Reply::Neighbours {
+                    predecessor: None,
                     successors: vec![PeerId(2)],
                 },
-                "SUCCESSORS 2",
+                "NEIGHBOURS - 2",
+            ),
+            (
+                Reply::Leaving {
+                    successors: vec![PeerId(14), PeerId(19)],
+                },
+                "LEAVING 14 19",
             ),
             (
                 Reply::Error {
@@ -132,6 +165,12 @@ mod tests {
                 },
                 "ERROR busy",
             ),
+            (
+                Reply::Error {
+                    reason: ErrorReason::NotLeaving,
+                },
+                "ERROR not-leaving",
+            ),
         ]
     }
 
@@ -157,6 +196,13 @@ mod tests {
         assert!(matches!(
             Reply::from_bytes(b"OK 1"),
             Err(ParseError::WrongFieldCount { verb: "OK", .. })
+        ));
+        assert!(matches!(
+            Reply::from_bytes(b"NEIGHBOURS 8"),
+            Err(ParseError::WrongFieldCount {
+                verb: "NEIGHBOURS",
+                ..
+            })
         ));
         assert!(matches!(
             Reply::from_bytes(b"ERROR sorry"),

@@ -213,15 +213,20 @@ impl Peer {
             }
             return;
         }
+        if self.rejoin.is_some() {
+            // A member placed again keeps what it knows as well.
+            self.successors.welcome_back(&list, now);
+        } else {
+            self.successors.welcome(&list, now);
+        }
         out.push(Action::Print(Line::JoinAccepted));
-        for (index, &peer) in list.iter().enumerate() {
+        for (index, peer) in self.successors.peers().into_iter().enumerate() {
             if let Some(position) = Ordinal::from_index(index) {
                 out.push(Action::Print(Line::Successor { position, peer }));
             }
         }
         self.phase = Phase::Member;
         self.rejoin = None;
-        self.successors.welcome(&list, now);
     }
 
     /// `REFUSE`: we cannot be placed.
@@ -258,6 +263,15 @@ impl Peer {
                 self.rejoin = None;
             }
             RefuseReason::NoPlace => {
+                // The ring is changing where we belong: ask again in a
+                // moment, while the attempt lasts.
+                if let Some(attempt) = self
+                    .attempt_mut()
+                    .filter(|attempt| now + JOIN_RETRY < attempt.give_up_at)
+                {
+                    attempt.send_at = Some(now + JOIN_RETRY);
+                    return;
+                }
                 let why = format!(
                     "peer {me} cannot join: the request found no place in the ring, which is \
                      changing; try again"

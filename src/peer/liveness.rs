@@ -15,8 +15,10 @@
 //!
 //! In both cases at least [`PINGS_TO_CONFIRM`] pings must go unanswered, so
 //! that a single lost datagram never kills a peer. A successor that has
-//! never answered is never suspected at all: in a ring started by hand, it
-//! may simply not have started yet. (Once the ring is up, a successor
+//! never answered is not suspected in this way: in a ring started by hand,
+//! it may simply not have started yet. It is given a long grace instead (the
+//! never-answered limit, `PeerConfig::never_answered_limit`), after which it
+//! is declared dead like any other. (Once the ring is up, a successor
 //! learned from another peer's list is presumed alive instead; see
 //! `successors.rs`.)
 
@@ -136,6 +138,15 @@ impl Liveness {
         self.proven && matches!(self.evidence, Evidence::PortClosed { .. })
     }
 
+    /// Whether it looks dead already: its port refused a connection, or a
+    /// ping has gone unanswered for long enough to probe it.
+    pub fn is_suspect(&self, now: Instant) -> bool {
+        self.is_condemned()
+            || self
+                .silence
+                .is_some_and(|silence| now >= silence.since + self.rule().first_probe_after)
+    }
+
     /// The rule that applies now.
     pub fn rule(&self) -> DetectionRule {
         match self.evidence {
@@ -193,9 +204,17 @@ impl Liveness {
 
     /// What is due next, and when. This one function decides both, so the
     /// work a tick does and the deadline it asks for can never disagree.
-    pub fn next_check(&self) -> Option<(Instant, Check)> {
+    ///
+    /// A successor that has never answered is given `never_answered_limit`
+    /// of silence instead: in a ring started by hand it may not have
+    /// started yet, but one that stays silent that long was never there
+    /// (a peer restarted with an `init` line naming a peer that has died
+    /// since, say).
+    pub fn next_check(&self, never_answered_limit: Duration) -> Option<(Instant, Check)> {
         if !self.proven {
-            return None;
+            let silence = self.silence?;
+            return (silence.unanswered >= PINGS_TO_CONFIRM)
+                .then_some((silence.since + never_answered_limit, Check::Verdict));
         }
         let Some(silence) = self.silence else {
             return match self.evidence {
@@ -218,6 +237,8 @@ impl Liveness {
 mod tests {
     use super::*;
 
+    const GRACE: Duration = Duration::from_secs(30);
+
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
@@ -228,7 +249,7 @@ mod tests {
     /// dead, if it was.
     fn verdict_time(liveness: &mut Liveness, until: Instant) -> Option<Instant> {
         let mut now: Option<Instant> = None;
-        while let Some((at, check)) = liveness.next_check() {
+        while let Some((at, check)) = liveness.next_check(GRACE) {
             let at = now.map_or(at, |now| now.max(at));
             if at > until {
                 return None;
@@ -243,12 +264,18 @@ mod tests {
     }
 
     #[test]
-    fn a_successor_that_never_answered_is_never_suspected() {
+    fn a_successor_that_never_answered_is_given_a_long_grace() {
         let start = Instant::now();
         let mut liveness = Liveness::new();
         liveness.ping_sent(start);
         liveness.port_closed(start);
-        assert_eq!(liveness.next_check(), None);
+        assert_eq!(liveness.next_check(GRACE), None);
+        liveness.ping_sent(start + ms(1000));
+        liveness.ping_sent(start + ms(2000));
+        assert_eq!(
+            liveness.next_check(GRACE),
+            Some((start + GRACE, Check::Verdict))
+        );
     }
 
     #[test]
@@ -258,7 +285,7 @@ mod tests {
         liveness.answered();
         liveness.ping_sent(start);
         assert_eq!(
-            liveness.next_check(),
+            liveness.next_check(GRACE),
             Some((start + BY_PINGS.first_probe_after, Check::Probe))
         );
         let dead = verdict_time(&mut liveness, start + ms(5000));
@@ -271,7 +298,7 @@ mod tests {
         let mut liveness = Liveness::new();
         liveness.answered();
         liveness.port_closed(start);
-        assert_eq!(liveness.next_check(), Some((start, Check::Probe)));
+        assert_eq!(liveness.next_check(GRACE), Some((start, Check::Probe)));
         let dead = verdict_time(&mut liveness, start + ms(1000)).expect("a verdict");
         assert!(dead - start <= ms(50), "{:?}", dead - start);
         assert_eq!(dead - start, AFTER_PORT_CLOSED.silence_limit);
@@ -285,7 +312,7 @@ mod tests {
         liveness.ping_sent(start);
         let closed = start + ms(100);
         liveness.port_closed(closed);
-        assert_eq!(liveness.next_check(), Some((closed, Check::Probe)));
+        assert_eq!(liveness.next_check(GRACE), Some((closed, Check::Probe)));
         let dead = verdict_time(&mut liveness, start + ms(1000)).expect("a verdict");
         // Three unanswered pings are still needed: the probes at 100 and 110 ms.
         assert_eq!(dead, closed + AFTER_PORT_CLOSED.probe_spacing);
@@ -299,7 +326,7 @@ mod tests {
         liveness.port_closed(start);
         liveness.probe_sent(start);
         liveness.answered();
-        assert_eq!(liveness.next_check(), None);
+        assert_eq!(liveness.next_check(GRACE), None);
         assert_eq!(liveness.rule(), BY_PINGS);
     }
 
@@ -311,6 +338,6 @@ mod tests {
         liveness.ping_sent(start);
         assert_eq!(verdict_time(&mut liveness, start + ms(1400)), None);
         liveness.answered();
-        assert_eq!(liveness.next_check(), None);
+        assert_eq!(liveness.next_check(GRACE), None);
     }
 }

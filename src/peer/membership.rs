@@ -5,18 +5,28 @@
 //! The placement rule is the one of any distributed hash table: peer `p`
 //! with first successor `s` owns the identities strictly between `p` and
 //! `s`, so a `JOIN` travels from successor to successor until it reaches
-//! the peer after which the newcomer belongs. That peer takes the newcomer
-//! as its first successor, gives it its own list, and tells the
-//! predecessors whose lists hold it (`CHANGE`). A peer that leaves tells
-//! every predecessor whose list holds it (`LEAVE`), and each puts the
-//! leaver's successors in its place.
+//! the peer after which the newcomer belongs. That peer gives the newcomer
+//! its own list (`WELCOME`) and, once the newcomer has acknowledged it,
+//! takes it as its first successor and tells the predecessors whose lists
+//! hold it (`CHANGE`). A newcomer that never acknowledges (it crashed, or
+//! the `JOIN` was forged) is never taken, so it leaves no hole.
+//!
+//! A peer that leaves tells every predecessor whose list holds it
+//! (`LEAVE`), and each puts the leaver's successors in its place, once it
+//! has checked with the leaver itself (`QUERY`, answered `LEAVING`) that the
+//! notice is true. On one host any program can send a `LEAVE`, and its
+//! address proves nothing; the check guarantees that a live peer is never
+//! cut out by a notice it did not send, since whatever answers on its port
+//! is asked. It does not guard against a program that takes over a dead
+//! peer's port, and a notice naming a dead peer is obeyed, which is right
+//! anyway.
 
 use std::time::{Duration, Instant};
 
 use super::joining::JOIN_TIMEOUT;
 use super::outstanding::Awaiting;
-use super::{Action, MAX_HOPS, Peer, Phase, warn};
-use crate::message::{Ordinal, RefuseReason, Request};
+use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, reply, warn};
+use crate::message::{ErrorReason, Ordinal, RefuseReason, Reply, Request};
 use crate::output::{Kind, Line};
 use crate::ring::{PeerId, is_strictly_between};
 
@@ -25,6 +35,28 @@ const MAX_RECENT_WELCOMES: usize = 8;
 
 /// How long a leaving peer waits for its predecessors to acknowledge.
 pub const LEAVE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The most departure notices being checked at once. A peer has at most R
+/// predecessors' worth of successors, so more are a flood, and refused.
+const MAX_LEAVE_CHECKS: usize = 8;
+
+/// A newcomer that was sent its welcome and has not acknowledged it yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingWelcome {
+    newcomer: PeerId,
+    /// The peer that passed the `JOIN` on: our first predecessor.
+    sender: PeerId,
+    welcome: Request,
+}
+
+/// A `LEAVE` being checked with the peer it names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LeaveCheck {
+    leaving: PeerId,
+    /// The successors the notice names, used if the leaver has gone.
+    successors: Vec<PeerId>,
+    connection: ConnectionId,
+}
 
 /// `Quit` was typed: the peer stays a member, pinging and passing on joins,
 /// until its predecessors have acknowledged that it leaves.
@@ -61,8 +93,10 @@ impl Peer {
 
     // ----- Placing newcomers -----
 
-    /// A join request reached us: take the newcomer as our first successor
-    /// if it belongs right after us, or pass the request on.
+    /// A join request reached us: welcome the newcomer if it belongs right
+    /// after us, or pass the request on. A peer with no successor left
+    /// welcomes any newcomer: its `JOIN` is news of the ring, and the
+    /// background repair puts the rest right.
     pub(super) fn on_join(
         &mut self,
         newcomer: PeerId,
@@ -72,24 +106,27 @@ impl Peer {
         out: &mut Vec<Action>,
     ) {
         let me = self.id();
-        let first = match (&self.phase, self.successors.first()) {
-            (Phase::Member, Some(first)) => first,
-            _ => {
-                warn(
-                    out,
-                    Kind::Unexpected,
-                    format!("cannot place joining peer {newcomer}: this peer is not in the ring"),
-                );
-                return;
-            }
-        };
+        if self.phase != Phase::Member {
+            warn(
+                out,
+                Kind::Unexpected,
+                format!("cannot place joining peer {newcomer}: this peer is not in the ring"),
+            );
+            return;
+        }
+        let first = self.successors.first();
+        let pending = self.pending_welcome.as_ref();
         if let Some(welcome) = self.recent_welcome(newcomer, now) {
             // We placed this newcomer a moment ago, and it asks again: its
             // first `JOIN` or our answer was lost. The same welcome again
             // is the answer, not a refusal.
             self.outstanding
                 .send(newcomer, welcome, Awaiting::Delivery, now, out);
-        } else if newcomer == me || newcomer == first {
+        } else if let Some(pending) = pending.filter(|p| p.newcomer == newcomer) {
+            let welcome = pending.welcome.clone();
+            self.outstanding
+                .send(newcomer, welcome, Awaiting::Welcome, now, out);
+        } else if newcomer == me || Some(newcomer) == first {
             warn(
                 out,
                 Kind::Unexpected,
@@ -99,25 +136,18 @@ impl Peer {
                 ),
             );
             self.refuse(newcomer, RefuseReason::Duplicate, now, out);
-        } else if self.leaving.is_none() && is_strictly_between(me.0, newcomer.0, first.0) {
-            if self.successors.is_held() {
-                // Our list is being repaired, so we cannot give the newcomer
-                // a full one; it may try again in a moment.
+        } else if self.leaving.is_none()
+            && first.is_none_or(|first| is_strictly_between(me.0, newcomer.0, first.0))
+        {
+            if self.successors.is_held() || pending.is_some() {
+                // Our list is being repaired, or another newcomer is being
+                // placed here: we cannot give this one a list that will
+                // hold; it tries again in a moment.
                 self.refuse(newcomer, RefuseReason::NoPlace, now, out);
             } else {
-                self.accept_newcomer(newcomer, sender, now, out);
+                self.welcome_newcomer(newcomer, sender, now, out);
             }
-        } else if hops >= MAX_HOPS {
-            warn(
-                out,
-                Kind::Unexpected,
-                format!(
-                    "refused joining peer {newcomer}: its request went round the ring without \
-                     finding a place"
-                ),
-            );
-            self.refuse(newcomer, RefuseReason::NoPlace, now, out);
-        } else {
+        } else if let (Some(first), true) = (first, hops < MAX_HOPS) {
             // A leaving peer must not take a newcomer, and passes it on.
             out.push(Action::Print(Line::JoinRequestForwarded { newcomer }));
             let join = Request::Join {
@@ -127,6 +157,16 @@ impl Peer {
             };
             self.outstanding
                 .send(first, join, Awaiting::Delivery, now, out);
+        } else {
+            warn(
+                out,
+                Kind::Unexpected,
+                format!(
+                    "refused joining peer {newcomer}: its request went round the ring without \
+                     finding a place"
+                ),
+            );
+            self.refuse(newcomer, RefuseReason::NoPlace, now, out);
         }
     }
 
@@ -142,10 +182,9 @@ impl Peer {
             .send(newcomer, refusal, Awaiting::Delivery, now, out);
     }
 
-    /// The newcomer lies between us and our first successor: it becomes our
-    /// first successor, it gets our list as its own, and the predecessors
-    /// whose lists hold us hear of the change.
-    fn accept_newcomer(
+    /// The newcomer lies between us and our first successor: it gets our
+    /// list as its own, and is taken once it acknowledges.
+    fn welcome_newcomer(
         &mut self,
         newcomer: PeerId,
         sender: PeerId,
@@ -154,24 +193,77 @@ impl Peer {
     ) {
         let me = self.id();
         let capacity = self.config.successor_count;
-        let old = self.successors.peers();
         out.push(Action::Print(Line::JoinRequestReceived { newcomer }));
-        self.successors.take_newcomer(newcomer, now);
         // In a ring too small to fill the newcomer's list, it comes back
         // round to us.
-        let mut theirs = old;
+        let mut theirs = self.successors.peers();
         if theirs.len() < capacity {
             theirs.push(me);
         }
         theirs.truncate(capacity);
         let welcome = Request::Welcome { successors: theirs };
+        if self
+            .outstanding
+            .send(newcomer, welcome.clone(), Awaiting::Welcome, now, out)
+        {
+            self.pending_welcome = Some(PendingWelcome {
+                newcomer,
+                sender,
+                welcome,
+            });
+        }
+    }
+
+    /// The newcomer answered its welcome, or could not be reached.
+    pub(super) fn on_welcome_answer(
+        &mut self,
+        newcomer: PeerId,
+        answer: Result<Reply, NoAnswer>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let Some(pending) = self.pending_welcome.take_if(|p| p.newcomer == newcomer) else {
+            return;
+        };
+        if answer != Ok(Reply::Ok) {
+            warn(
+                out,
+                Kind::Delivery,
+                format!(
+                    "joining peer {newcomer} did not acknowledge its welcome, so it is not taken \
+                     into the ring"
+                ),
+            );
+            return;
+        }
+        let me = self.id();
+        let belongs = self
+            .successors
+            .first()
+            .is_none_or(|first| is_strictly_between(me.0, newcomer.0, first.0));
+        if self.leaving.is_some() || !belongs {
+            // The ring changed meanwhile; the background repair will find
+            // the newcomer where it now belongs.
+            return;
+        }
+        self.take_newcomer(pending, now, out);
+    }
+
+    /// The newcomer acknowledged its welcome: it becomes our first
+    /// successor, and the predecessors whose lists hold us hear of it.
+    fn take_newcomer(&mut self, pending: PendingWelcome, now: Instant, out: &mut Vec<Action>) {
+        let me = self.id();
+        let capacity = self.config.successor_count;
+        let PendingWelcome {
+            newcomer,
+            sender,
+            welcome,
+        } = pending;
+        self.successors.take_newcomer(newcomer, now);
         self.welcomed
             .retain(|&(peer, _, until)| peer != newcomer && until > now);
         self.welcomed.truncate(MAX_RECENT_WELCOMES - 1);
-        self.welcomed
-            .push((newcomer, welcome.clone(), now + JOIN_TIMEOUT));
-        self.outstanding
-            .send(newcomer, welcome, Awaiting::Delivery, now, out);
+        self.welcomed.push((newcomer, welcome, now + JOIN_TIMEOUT));
 
         // The predecessor at position k holds us at position k and the
         // first R - 1 - k of our successors after us, so positions up to
@@ -318,28 +410,134 @@ impl Peer {
         }
     }
 
-    /// `LEAVE`: a successor is leaving; its successors take its place.
+    /// `LEAVE`: a successor says it is leaving. The notice is checked with
+    /// the leaver before it is obeyed (see the module documentation); the
+    /// reply waits for the check.
     pub(super) fn on_leave(
         &mut self,
         leaving: PeerId,
         successors: &[PeerId],
+        connection: ConnectionId,
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let merged = match self.phase {
-            Phase::Member => self.successors.merge_departure(leaving, successors, now),
-            Phase::Joining(_) | Phase::Done => None,
-        };
-        match merged {
-            Some(_) => out.push(Action::Print(Line::WillDepart { peer: leaving })),
-            None => warn(
+        let successor = self.phase == Phase::Member && self.successors.position(leaving).is_some();
+        if !successor && self.successors.is_dead(leaving) {
+            // Its departure is known already (it answered a check, say).
+            reply(out, connection, Reply::Ok);
+            return;
+        }
+        if !successor {
+            reply(out, connection, Reply::Ok);
+            warn(
                 out,
                 Kind::Unexpected,
                 format!(
                     "ignored the departure of peer {leaving}, which is not a successor of this \
                      peer"
                 ),
-            ),
+            );
+            return;
+        }
+        if self.leave_checks.len() >= MAX_LEAVE_CHECKS {
+            reply(
+                out,
+                connection,
+                Reply::Error {
+                    reason: ErrorReason::Busy,
+                },
+            );
+            return;
+        }
+        let asking = self.leave_checks.iter().any(|c| c.leaving == leaving);
+        self.leave_checks.push(LeaveCheck {
+            leaving,
+            successors: successors.to_vec(),
+            connection,
+        });
+        if !asking {
+            let query = Request::Query { from: self.id() };
+            if !self
+                .outstanding
+                .send(leaving, query, Awaiting::LeaveCheck, now, out)
+            {
+                self.on_leave_check_answer(leaving, Err(NoAnswer::Silent), now, out);
+            }
+        }
+    }
+
+    /// The leaver answered the check of its notice (or did not).
+    pub(super) fn on_leave_check_answer(
+        &mut self,
+        leaving: PeerId,
+        answer: Result<Reply, NoAnswer>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let (checks, others) = std::mem::take(&mut self.leave_checks)
+            .into_iter()
+            .partition(|check| check.leaving == leaving);
+        self.leave_checks = others;
+        let checks: Vec<LeaveCheck> = checks;
+        let Some(claimed) = checks.first().map(|check| check.successors.clone()) else {
+            return;
+        };
+        let answer_to_notice = match answer {
+            // It says so itself: its own list takes its place.
+            Ok(Reply::Leaving { successors }) => {
+                self.depart(leaving, &successors, now, out);
+                Reply::Ok
+            }
+            // Nothing listens on its port any more: it has gone, and the
+            // notice is as good a guide as any.
+            Err(NoAnswer::Refused) => {
+                self.depart(leaving, &claimed, now, out);
+                Reply::Ok
+            }
+            Ok(Reply::Neighbours { .. }) | Ok(Reply::Error { .. }) => {
+                warn(
+                    out,
+                    Kind::Unexpected,
+                    format!(
+                        "ignored a notice that peer {leaving} is leaving: asked, it says it is not"
+                    ),
+                );
+                Reply::Error {
+                    reason: ErrorReason::NotLeaving,
+                }
+            }
+            // It could not be asked: the notice is not obeyed, and pings
+            // will tell whether the peer is still there.
+            Ok(Reply::Ok | Reply::Ready { .. }) | Err(NoAnswer::Silent) => {
+                warn(
+                    out,
+                    Kind::Delivery,
+                    format!(
+                        "could not check with peer {leaving} that it is leaving; its pings will tell"
+                    ),
+                );
+                Reply::Ok
+            }
+        };
+        for check in checks {
+            reply(out, check.connection, answer_to_notice.clone());
+        }
+    }
+
+    /// A successor leaves: its successors take its place.
+    pub(super) fn depart(
+        &mut self,
+        leaving: PeerId,
+        successors: &[PeerId],
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        if self
+            .successors
+            .merge_departure(leaving, successors, now)
+            .is_some()
+        {
+            out.push(Action::Print(Line::WillDepart { peer: leaving }));
         }
     }
 }

@@ -30,6 +30,7 @@ mod outstanding;
 mod pings;
 mod predecessors;
 mod routing;
+mod stabilize;
 mod successors;
 
 #[cfg(test)]
@@ -53,6 +54,7 @@ use crate::ring::{FileName, PeerId};
 use outstanding::{Awaiting, Outstanding};
 use predecessors::Predecessors;
 use routing::Expectations;
+use stabilize::Acquaintances;
 use successors::SuccessorList;
 
 /// What a peer is told at start.
@@ -74,7 +76,29 @@ impl PeerConfig {
     pub fn predecessor_memory(&self) -> Duration {
         self.ping_interval * 3 + Duration::from_secs(1)
     }
+
+    /// How long a successor that has never answered a ping is waited for
+    /// before it is declared dead: ten intervals, and at least
+    /// [`NEVER_ANSWERED_FLOOR`], long enough for a ring started by hand,
+    /// one terminal after another.
+    pub fn never_answered_limit(&self) -> Duration {
+        (self.ping_interval * 10).max(NEVER_ANSWERED_FLOOR)
+    }
+
+    fn list_config(&self) -> successors::ListConfig {
+        successors::ListConfig {
+            me: self.id,
+            capacity: self.successor_count,
+            ping_interval: self.ping_interval,
+            dead_memory: self.predecessor_memory(),
+            never_answered_limit: self.never_answered_limit(),
+        }
+    }
 }
+
+/// The least time a successor that has never answered is waited for; see
+/// [`PeerConfig::never_answered_limit`].
+pub const NEVER_ANSWERED_FLOOR: Duration = Duration::from_secs(30);
 
 /// Numbers one request of this peer's, so that its answer, which comes in
 /// a later event, is matched to it.
@@ -243,9 +267,17 @@ pub struct Peer {
     /// The welcomes this peer sent lately, to answer a repeated `JOIN`
     /// with the same one: (newcomer, welcome, until when).
     welcomed: Vec<(PeerId, Request, Instant)>,
+    /// The newcomer welcomed and not yet taken: it is taken as first
+    /// successor once it acknowledges its welcome.
+    pending_welcome: Option<membership::PendingWelcome>,
+    /// Departure notices being checked with the peers they name.
+    leave_checks: Vec<membership::LeaveCheck>,
     /// The positions of predecessors that must hear of a newcomer taken
     /// before they had pinged: each is told as soon as it pings.
     owed_changes: Vec<crate::message::Ordinal>,
+    /// Peers heard from lately, asked for the ring by a peer that has lost
+    /// every successor; see [`stabilize`].
+    acquaintances: Acquaintances,
 }
 
 impl Peer {
@@ -254,14 +286,7 @@ impl Peer {
     pub fn new(config: PeerConfig, successors: &[PeerId], now: Instant) -> Peer {
         let mut peer = Peer::blank(config, now);
         peer.phase = Phase::Member;
-        peer.successors = SuccessorList::new(
-            config.id,
-            config.successor_count,
-            config.ping_interval,
-            config.predecessor_memory(),
-            successors,
-            now,
-        );
+        peer.successors = SuccessorList::new(config.list_config(), successors, now);
         peer
     }
 
@@ -278,22 +303,22 @@ impl Peer {
         Peer {
             config,
             phase: Phase::Member,
-            successors: SuccessorList::new(
+            successors: SuccessorList::new(config.list_config(), &[], now),
+            predecessors: Predecessors::new(
                 config.id,
-                config.successor_count,
-                config.ping_interval,
                 config.predecessor_memory(),
-                &[],
-                now,
+                config.ping_interval * 2,
             ),
-            predecessors: Predecessors::new(config.predecessor_memory()),
             outstanding: Outstanding::default(),
             files: Box::new(NoFiles),
             expected: Expectations::default(),
             leaving: None,
             rejoin: None,
             welcomed: Vec::new(),
+            pending_welcome: None,
+            leave_checks: Vec::new(),
             owed_changes: Vec::new(),
+            acquaintances: Acquaintances::default(),
         }
     }
 
@@ -442,13 +467,13 @@ impl Peer {
             }
             Request::Change { from, successors } => {
                 ok(out);
+                self.acquaintances.heard(from);
                 self.on_change(from, &successors, now, out);
             }
             Request::Leave { from, successors } => {
-                ok(out);
-                self.on_leave(from, &successors, now, out);
+                self.on_leave(from, &successors, connection, now, out);
             }
-            Request::Query { .. } => self.answer_query(connection, out),
+            Request::Query { from } => self.answer_query(from, connection, now, out),
             Request::Store {
                 file,
                 origin,
@@ -505,9 +530,11 @@ impl Peer {
             return;
         };
         match sent.awaiting {
-            Awaiting::Refill => self.on_refill_answer(sent.to, answer, now),
+            Awaiting::Refill => self.on_refill_answer(sent.to, answer, now, out),
             Awaiting::Join => self.on_join_answer(sent.to, answer, now, out),
+            Awaiting::Welcome => self.on_welcome_answer(sent.to, answer, now, out),
             Awaiting::Leave => self.on_leave_acknowledged(sent.to, out),
+            Awaiting::LeaveCheck => self.on_leave_check_answer(sent.to, answer, now, out),
             Awaiting::Delivery => match answer {
                 Err(_) => warn(
                     out,

@@ -31,6 +31,10 @@ pub enum Awaiting {
     Refill,
     /// This peer's own `JOIN`.
     Join,
+    /// A `WELCOME`: the newcomer is taken once it acknowledges.
+    Welcome,
+    /// A `QUERY` to a peer named by a `LEAVE`, to check that it is leaving.
+    LeaveCheck,
     /// A `LEAVE`: any answer, or none, counts as acknowledged.
     Leave,
     /// Anything else: only a failure is worth a word.

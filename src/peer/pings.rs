@@ -1,14 +1,14 @@
 //! The peer's side of its successor list: answering pings, the rounds and
-//! probes the list asks for, declaring a silent successor dead, refilling
-//! the list, and announcing it when it changes.
+//! probes the list asks for, declaring a silent successor dead, and
+//! announcing the list when it changes. (Refilling and checking the list
+//! is in `stabilize.rs`.)
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
-use super::outstanding::Awaiting;
 use super::successors::Due;
-use super::{Action, ConnectionId, NoAnswer, Peer, Phase, reply, warn};
-use crate::message::{Datagram, ErrorReason, Ordinal, Reply, Request};
+use super::{Action, Peer, Phase, warn};
+use crate::message::{Datagram, Ordinal};
 use crate::output::{Kind, Line};
 use crate::ring::PeerId;
 
@@ -43,6 +43,7 @@ impl Peer {
             } => {
                 out.push(Action::Print(Line::PingRequestReceived { from: sender }));
                 self.predecessors.record(sender, successor, now);
+                self.acquaintances.heard(sender);
                 self.settle_owed_change(sender, successor, now, out);
                 out.push(Action::AnswerDatagram {
                     to: from,
@@ -96,62 +97,20 @@ impl Peer {
         out.push(Action::Print(Line::NoLongerAlive { peer: dead }));
         self.successors.remove_dead(dead, now);
         if self.successors.is_empty() {
+            if self.leaving.is_some() {
+                self.exit(0, out);
+                return;
+            }
             warn(
                 out,
                 Kind::Note,
                 format!(
-                    "every successor of peer {} has failed; it cannot find the ring again \
-                     on its own",
+                    "every successor of peer {} has failed; it keeps its place and asks the \
+                     peers it knows for the ring",
                     self.id()
                 ),
             );
-            if self.leaving.is_some() {
-                self.exit(0, out);
-            }
         }
-    }
-
-    /// Asks the first successor for its list, to fill this one.
-    fn ask_for_successors(&mut self, now: Instant, out: &mut Vec<Action>) {
-        let Some(first) = self.successors.first() else {
-            return;
-        };
-        let query = Request::Query { from: self.id() };
-        let sent = self
-            .outstanding
-            .send(first, query, Awaiting::Refill, now, out);
-        self.successors.refill_sent(first);
-        if !sent {
-            self.successors.refill_failed(first, now);
-        }
-    }
-
-    pub(super) fn on_refill_answer(
-        &mut self,
-        asked: PeerId,
-        answer: Result<Reply, NoAnswer>,
-        now: Instant,
-    ) {
-        match answer {
-            Ok(Reply::Successors { successors }) => {
-                self.successors.refill_answered(asked, &successors, now)
-            }
-            _ => self.successors.refill_failed(asked, now),
-        }
-    }
-
-    /// `QUERY`: this peer's successors, or `ERROR not-ready` when it has
-    /// none to give (it is joining, or every successor failed).
-    pub(super) fn answer_query(&self, connection: ConnectionId, out: &mut Vec<Action>) {
-        let successors = self.successors();
-        let answer = if successors.is_empty() {
-            Reply::Error {
-                reason: ErrorReason::NotReady,
-            }
-        } else {
-            Reply::Successors { successors }
-        };
-        reply(out, connection, answer);
     }
 
     /// Prints the successor list if it changed and is not held: one line

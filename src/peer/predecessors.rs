@@ -6,11 +6,23 @@
 //! (the *memory*: three ping intervals and a second) is forgotten: it has
 //! left, died, or now pings someone else. So after every change each peer's
 //! view of its predecessors is right again within that time.
+//!
+//! For the background repair (`stabilize.rs`) a peer also says which peer
+//! pinging it as first successor lies nearest before it. Two peers may both
+//! ping it as their first successor for a while: one that has just joined
+//! (or come back) in front of it, and the one before that, which has not
+//! learned of the newcomer yet. The nearer one is the true predecessor, and
+//! naming it is how the farther one learns of it.
 
 use std::time::{Duration, Instant};
 
 use crate::message::Ordinal;
-use crate::ring::{MAX_SUCCESSORS, PeerId};
+use crate::ring::{MAX_SUCCESSORS, PeerId, clockwise_distance};
+
+/// How many peers pinging as first successor are remembered at once. A
+/// peer has one true first predecessor; the others are peers that have not
+/// yet learned of a newcomer, or a forger, and the nearest is kept.
+const MAX_FIRST_PINGERS: usize = 4;
 
 /// A predecessor, learned from a ping, and when it last pinged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,15 +34,26 @@ struct Heard {
 /// The predecessors of one peer, by position; see the module documentation.
 #[derive(Clone, Debug)]
 pub struct Predecessors {
+    me: PeerId,
     heard: [Option<Heard>; MAX_SUCCESSORS],
+    /// Every peer that pinged as first successor lately, for
+    /// [`Predecessors::nearest_first`].
+    first_pingers: Vec<Heard>,
     memory: Duration,
+    /// How long a first-successor ping counts for `nearest_first`: a live
+    /// predecessor pings every interval, so a peer silent for two has moved
+    /// on or died.
+    first_memory: Duration,
 }
 
 impl Predecessors {
-    pub fn new(memory: Duration) -> Predecessors {
+    pub fn new(me: PeerId, memory: Duration, first_memory: Duration) -> Predecessors {
         Predecessors {
+            me,
             heard: [None; MAX_SUCCESSORS],
+            first_pingers: Vec::new(),
             memory,
+            first_memory,
         }
     }
 
@@ -44,6 +67,26 @@ impl Predecessors {
             }
         }
         self.heard[position.index()] = Some(Heard { peer, at: now });
+        self.first_pingers
+            .retain(|heard| heard.peer != peer && now < heard.at + self.first_memory);
+        if position == Ordinal::First {
+            self.first_pingers.push(Heard { peer, at: now });
+            // Keep the nearest ones: a far one is a peer that will learn of
+            // a nearer one soon.
+            let me = self.me;
+            self.first_pingers
+                .sort_by_key(|heard| clockwise_distance(heard.peer.0, me.0));
+            self.first_pingers.truncate(MAX_FIRST_PINGERS);
+        }
+    }
+
+    /// The nearest peer before this one that pinged it as first successor
+    /// lately: the predecessor it names in its answer to `QUERY`.
+    pub fn nearest_first(&self, now: Instant) -> Option<PeerId> {
+        self.first_pingers
+            .iter()
+            .find(|heard| now < heard.at + self.first_memory)
+            .map(|heard| heard.peer)
     }
 
     /// The predecessor at `position`, if it has pinged recently enough.
@@ -79,6 +122,7 @@ impl Predecessors {
     /// Forgets every predecessor, for a peer that joins the ring again.
     pub fn forget_all(&mut self) {
         self.heard = [None; MAX_SUCCESSORS];
+        self.first_pingers.clear();
     }
 }
 
@@ -91,7 +135,7 @@ mod tests {
     #[test]
     fn predecessors_are_learned_by_position_and_forgotten_after_the_memory() {
         let now = Instant::now();
-        let mut predecessors = Predecessors::new(MEMORY);
+        let mut predecessors = Predecessors::new(PeerId(4), MEMORY, MEMORY);
         predecessors.record(PeerId(2), Ordinal::First, now);
         predecessors.record(PeerId(19), Ordinal::Second, now);
         predecessors.record(PeerId(14), Ordinal::Third, now);
@@ -115,9 +159,32 @@ mod tests {
         // 2 was our second predecessor; after a departure it pings us as its
         // first successor.
         let now = Instant::now();
-        let mut predecessors = Predecessors::new(MEMORY);
+        let mut predecessors = Predecessors::new(PeerId(4), MEMORY, MEMORY);
         predecessors.record(PeerId(2), Ordinal::Second, now);
         predecessors.record(PeerId(2), Ordinal::First, now);
         assert_eq!(predecessors.heard(now), [(Ordinal::First, PeerId(2))]);
+    }
+
+    #[test]
+    fn the_nearest_peer_pinging_as_first_successor_is_the_predecessor() {
+        // 2 has not learned yet that 3 joined in front of us (4): both ping
+        // us as first successor, and 3 is named, whatever the order.
+        let now = Instant::now();
+        for order in [[2, 3], [3, 2]] {
+            let mut predecessors = Predecessors::new(PeerId(4), MEMORY, MEMORY);
+            for peer in order {
+                predecessors.record(PeerId(peer), Ordinal::First, now);
+            }
+            assert_eq!(predecessors.nearest_first(now), Some(PeerId(3)));
+            // Once 3 falls silent, 2 is named again.
+            let later = now + MEMORY / 2;
+            predecessors.record(PeerId(2), Ordinal::First, later);
+            assert_eq!(predecessors.nearest_first(now + MEMORY), Some(PeerId(2)));
+        }
+        // Across the wrap: 250 is nearer before 4 than 200.
+        let mut predecessors = Predecessors::new(PeerId(4), MEMORY, MEMORY);
+        predecessors.record(PeerId(200), Ordinal::First, now);
+        predecessors.record(PeerId(250), Ordinal::First, now);
+        assert_eq!(predecessors.nearest_first(now), Some(PeerId(250)));
     }
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use super::liveness::{Check, Liveness};
 use crate::message::Ordinal;
-use crate::ring::{PeerId, is_strictly_between};
+use crate::ring::{PeerId, clockwise_distance};
 
 /// How soon a refill that failed, or that brought news, is asked again.
 /// Each answer that changes nothing doubles the wait, up to a ping interval.
@@ -45,16 +45,36 @@ struct Successor {
     liveness: Liveness,
 }
 
-/// Whether, and when, to ask the first successor for its list.
+/// Whether, and when, to ask for a list: the first successor, to refill a
+/// short list or to check a full one (the background repair of
+/// `stabilize.rs`), or a peer nearer than it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Refill {
-    /// Nothing to ask: the list is full, or empty.
+    /// Nothing to ask.
     Idle,
-    /// Ask at `at`. `backoff` is how long to wait after the next answer if
-    /// it changes nothing.
-    Due { at: Instant, backoff: Duration },
+    /// Ask at `at`: `target`, or if `None` the first successor (or, with no
+    /// successor left, a peer this one knows). `backoff` is how long to
+    /// wait after the next answer if it changes nothing.
+    Due {
+        at: Instant,
+        backoff: Duration,
+        target: Option<PeerId>,
+    },
     /// A question is on its way to `asked`.
     Asked { asked: PeerId, backoff: Duration },
+}
+
+/// Whom to ask for a list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ask {
+    /// This peer: the first successor, or a nearer peer being checked.
+    Peer(PeerId),
+    /// A peer this one knows that is not a successor, or if there is none,
+    /// `or_else`. Every other check of a whole list goes to such a peer, so
+    /// that two rings that formed while the network was cut in two find
+    /// each other again once it heals; a peer with no successors asks only
+    /// such peers.
+    Acquaintance { or_else: Option<PeerId> },
 }
 
 /// What the successor list asks the peer to do; see
@@ -103,6 +123,8 @@ pub struct SuccessorList {
     me: PeerId,
     capacity: usize,
     ping_interval: Duration,
+    /// How long a successor that has never answered is waited for.
+    never_answered_limit: Duration,
     entries: Vec<Successor>,
     /// The list as last printed.
     announced: Vec<PeerId>,
@@ -120,28 +142,47 @@ pub struct SuccessorList {
     /// Successors that a merge dropped while their port had refused a
     /// connection: they are dead, and the peer says so.
     dropped_dead: Vec<PeerId>,
-    /// Peers declared dead lately, and until when to remember it: a refill
-    /// answer that still names one of them comes from a peer that has not
-    /// noticed the death yet.
+    /// Peers declared dead, or that left, lately, and until when to
+    /// remember it: an answer that still names one of them comes from a
+    /// peer that has not noticed yet.
     dead: Vec<(PeerId, Instant)>,
     dead_memory: Duration,
+    /// Peers named as nearer predecessors that did not answer when asked,
+    /// and until when not to ask them again.
+    failed_candidates: Vec<(PeerId, Instant)>,
+    /// Whether the next check of a whole list asks an acquaintance rather
+    /// than the first successor; see [`Ask::Acquaintance`].
+    ask_acquaintance: bool,
+}
+
+/// The settings of a successor list, from the peer's configuration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListConfig {
+    pub me: PeerId,
+    /// How many successors to keep (R).
+    pub capacity: usize,
+    pub ping_interval: Duration,
+    /// How long a death or a departure is remembered.
+    pub dead_memory: Duration,
+    /// How long a successor that has never answered is waited for.
+    pub never_answered_limit: Duration,
 }
 
 impl SuccessorList {
     /// A list of `initial` (as `init` names them), already announced.
-    /// `dead_memory` is how long a death is remembered.
-    pub fn new(
-        me: PeerId,
-        capacity: usize,
-        ping_interval: Duration,
-        dead_memory: Duration,
-        initial: &[PeerId],
-        now: Instant,
-    ) -> SuccessorList {
+    pub fn new(config: ListConfig, initial: &[PeerId], now: Instant) -> SuccessorList {
+        let ListConfig {
+            me,
+            capacity,
+            ping_interval,
+            dead_memory,
+            never_answered_limit,
+        } = config;
         let mut list = SuccessorList {
             me,
             capacity,
             ping_interval,
+            never_answered_limit,
             entries: Vec::new(),
             announced: Vec::new(),
             held_since: None,
@@ -152,6 +193,8 @@ impl SuccessorList {
             dropped_dead: Vec::new(),
             dead: Vec::new(),
             dead_memory,
+            failed_candidates: Vec::new(),
+            ask_acquaintance: false,
         };
         list.set(initial.to_vec(), now);
         list.announced = list.peers();
@@ -210,12 +253,36 @@ impl SuccessorList {
         self.announced = self.peers();
     }
 
+    /// Takes the list a member that was joining again is given, together
+    /// with the one it has: both, in ring order. The peer that placed it
+    /// may have had no successors to give (its list is then just that
+    /// peer), and this peer's own list may be stale; pings and the
+    /// background repair settle what is left.
+    pub fn welcome_back(&mut self, peers: &[PeerId], now: Instant) {
+        let me = self.me;
+        let mut union: Vec<PeerId> = peers
+            .iter()
+            .copied()
+            .filter(|&peer| !self.is_dead(peer))
+            .collect();
+        union.extend(self.peers());
+        union.sort_by_key(|&peer| clockwise_distance(me.0, peer.0));
+        union.dedup();
+        self.settled = true;
+        self.set(union, now);
+        self.announced = self.peers();
+    }
+
     /// A newcomer joins right after this peer: it becomes the first
-    /// successor and the others move down one place.
+    /// successor and the others move down one place. It has acknowledged
+    /// its welcome, so it is running.
     pub fn take_newcomer(&mut self, newcomer: PeerId, now: Instant) {
         let mut peers = vec![newcomer];
         peers.extend(self.peers());
         self.set(peers, now);
+        if let Some(index) = self.position(newcomer) {
+            self.entries[index].liveness.answered();
+        }
     }
 
     /// Takes in the news that `from`'s successors are now `theirs`: the list
@@ -241,7 +308,10 @@ impl SuccessorList {
         let at = self.position(leaving)?;
         let before = self.peers();
         let merged = merged(&before[..at], theirs, self.me, self.capacity, &[leaving]);
-        Some(self.set(merged, now))
+        let changed = self.set(merged, now);
+        // A stale answer that still names the leaver must not bring it back.
+        self.remember_death(leaving, now);
+        Some(changed)
     }
 
     /// Drops a successor declared dead. The others are kept, so pings go on
@@ -256,25 +326,76 @@ impl SuccessorList {
         }
     }
 
-    /// The refill question to `asked` was answered with its list.
-    pub fn refill_answered(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) {
+    /// `asked` answered a question with its nearest predecessor and its
+    /// list. A predecessor of `asked` that lies between this peer and
+    /// `asked` is a peer this one has missed (it joined, or came back, in
+    /// between): it is asked next, and taken once it answers. Otherwise the
+    /// answer is merged into the list; see [`SuccessorList::merge_answer`].
+    pub fn neighbours_answered(
+        &mut self,
+        asked: PeerId,
+        predecessor: Option<PeerId>,
+        theirs: &[PeerId],
+        now: Instant,
+    ) {
         // An answer to another question than the one in flight is stale,
-        // but still news from a successor: it is taken in, and leaves the
-        // question in flight (and the hold) as they are.
+        // but still news if it comes from a successor: it is taken in, and
+        // leaves the question in flight (and the hold) as they are.
         let in_flight = match self.refill {
             Refill::Asked { asked: a, backoff } if a == asked => Some(backoff),
             _ => None,
         };
         let Some(backoff) = in_flight else {
-            self.merge_refill(asked, theirs, now);
+            if self.position(asked).is_some() {
+                self.merge_answer(asked, theirs, now);
+            }
             return;
         };
         self.refill = Refill::Idle;
-        let (changed, complete) = self.merge_refill(asked, theirs, now);
+        self.failed_candidates.retain(|&(_, until)| until > now);
+        // The nearest peer after this one that the answer reveals, if it
+        // is nearer than the first successor: the asked peer itself (a peer
+        // this one had missed), or its predecessor (nearer still).
+        let me = self.me;
+        let distance = |peer: PeerId| clockwise_distance(me.0, peer.0);
+        let bound = self.first().map_or(u8::MAX, distance);
+        let nearest = [predecessor, Some(asked)]
+            .into_iter()
+            .flatten()
+            .filter(|&peer| {
+                peer != me
+                    && (distance(peer) < bound || self.entries.is_empty())
+                    && !self.is_dead(peer)
+                    && !self.failed_candidates.iter().any(|&(p, _)| p == peer)
+            })
+            .min_by_key(|&peer| distance(peer));
+        if let Some(nearer) = nearest.filter(|&peer| peer != asked) {
+            if self.position(asked).is_some() {
+                self.merge_answer(asked, theirs, now);
+            }
+            self.refill = Refill::Due {
+                at: now,
+                backoff,
+                target: Some(nearer),
+            };
+            return;
+        }
+        if nearest.is_none() && self.position(asked).is_none() {
+            // A peer asked in passing (see `stabilize.rs`) that knows of
+            // nobody nearer than our first successor: nothing to learn.
+            self.refill = self.refill_after(now, backoff);
+            return;
+        }
+        let was_empty = self.entries.is_empty();
+        let (changed, complete) = self.merge_answer(asked, theirs, now);
         if complete {
             self.held_since = None;
+        } else if was_empty && !self.entries.is_empty() {
+            // A peer that had lost every successor has found the ring
+            // again; its new list is announced once whole.
+            self.held_since = Some(now);
         }
-        if changed {
+        if changed && !complete {
             // A list that is still short was set to be asked again at once.
             return;
         }
@@ -284,7 +405,10 @@ impl SuccessorList {
             Refill::Due {
                 at: now + REPAIR_RETRY,
                 backoff,
+                target: None,
             }
+        } else if changed {
+            self.refill_after(now, QUERY_RETRY)
         } else {
             // A list that stays short although the answer was taken in:
             // ask again, less and less often.
@@ -292,22 +416,62 @@ impl SuccessorList {
         };
     }
 
-    /// The refill question to `asked` got no answer, or an error.
+    /// The question to `asked` got no answer, or an error.
     pub fn refill_failed(&mut self, asked: PeerId, now: Instant) {
         if let Refill::Asked { asked: a, backoff } = self.refill
             && a == asked
         {
+            if self.position(asked).is_none() && !self.entries.is_empty() {
+                // A nearer predecessor that was named but does not answer:
+                // not asked again for a while; the list stays as it is.
+                self.failed_candidates
+                    .push((asked, now + self.ping_interval * 2));
+            }
             self.refill = self.refill_after(now, backoff);
         }
     }
 
-    /// Records that a refill question was sent to the first successor.
+    /// Whom the question due now goes to; see [`Ask`].
+    pub fn refill_target(&self) -> Ask {
+        match (self.refill, self.first()) {
+            (
+                Refill::Due {
+                    target: Some(target),
+                    ..
+                },
+                _,
+            ) => Ask::Peer(target),
+            (_, None) => Ask::Acquaintance { or_else: None },
+            (_, Some(first)) if self.entries.len() >= self.capacity && self.ask_acquaintance => {
+                Ask::Acquaintance {
+                    or_else: Some(first),
+                }
+            }
+            (_, Some(first)) => Ask::Peer(first),
+        }
+    }
+
+    /// Records that a question was sent to `asked`.
     pub fn refill_sent(&mut self, asked: PeerId) {
         let backoff = match self.refill {
             Refill::Due { backoff, .. } | Refill::Asked { backoff, .. } => backoff,
             Refill::Idle => QUERY_RETRY,
         };
         self.refill = Refill::Asked { asked, backoff };
+    }
+
+    /// There was nobody to ask: ask again later.
+    pub fn postpone_refill(&mut self, now: Instant) {
+        let backoff = match self.refill {
+            Refill::Due { backoff, .. } | Refill::Asked { backoff, .. } => backoff,
+            Refill::Idle => QUERY_RETRY,
+        };
+        self.refill = self.refill_after(now, backoff);
+    }
+
+    /// Whether `peer` was declared dead, or left, lately.
+    pub fn is_dead(&self, peer: PeerId) -> bool {
+        self.dead.iter().any(|&(dead, _)| dead == peer)
     }
 
     /// Stops holding the announcement; see [`HOLD_LIMIT`].
@@ -346,19 +510,21 @@ impl SuccessorList {
 
     /// What is due next, and when; see the module documentation.
     pub fn next_due(&self) -> Option<(Instant, Due)> {
-        if self.entries.is_empty() {
-            return None;
-        }
-        let checks = self.entries.iter().filter_map(|s| {
-            s.liveness.next_check().map(|(at, check)| match check {
-                Check::Probe => (at, Due::Probe(s.peer)),
-                Check::Verdict => (at, Due::Verdict(s.peer)),
-            })
-        });
         let refill = match self.refill {
             Refill::Due { at, .. } => Some((at, Due::Refill)),
             Refill::Idle | Refill::Asked { .. } => None,
         };
+        if self.entries.is_empty() {
+            // Nothing to ping; only the search for the ring goes on.
+            return refill;
+        }
+        let limit = self.never_answered_limit;
+        let checks = self.entries.iter().filter_map(|s| {
+            s.liveness.next_check(limit).map(|(at, check)| match check {
+                Check::Probe => (at, Due::Probe(s.peer)),
+                Check::Verdict => (at, Due::Verdict(s.peer)),
+            })
+        });
         let hold = self
             .held_since
             .map(|at| (at + HOLD_LIMIT, Due::ReleaseHold));
@@ -411,35 +577,64 @@ impl SuccessorList {
         seq
     }
 
-    /// Takes in a refill answer: the list up to `asked`, then its list,
-    /// without the peers this one knows to be dead. Returns whether the list
-    /// changed, and whether it is now complete: full, or as long as the ring
-    /// allows (the answer came back round to this peer or its list).
-    fn merge_refill(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) -> (bool, bool) {
-        let Some(at) = self.position(asked) else {
-            return (false, false);
-        };
+    /// Takes in `asked`'s answer: its list goes behind it, and the
+    /// successors this peer already has stay where the answer does not
+    /// contradict them. Returns whether the list changed, and whether it is
+    /// now complete: full, or as long as the ring allows (the answer came
+    /// back round to this peer, or to `asked`).
+    ///
+    /// The result is the union of what both know, in ring order: `asked`,
+    /// its list up to where it comes back round to this peer (without the
+    /// peers known to be dead or gone), and this peer's successors, except
+    /// those the answer skips. A skipped successor that looks dead already
+    /// is said to be dead (a peer nearer to it has found it so, and this
+    /// peer's own verdict would say it a moment later); one that has never
+    /// answered is dropped quietly (`asked` knows better); one that answers
+    /// is kept, since `asked` may simply not have heard of it yet (a
+    /// newcomer further on, told to both at once). Pings then settle it.
+    fn merge_answer(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) -> (bool, bool) {
+        let me = self.me;
         self.dead.retain(|&(_, until)| until > now);
-        let dead: Vec<PeerId> = self.dead.iter().map(|&(peer, _)| peer).collect();
-        let before = self.peers();
+        let distance = |peer: PeerId| clockwise_distance(me.0, peer.0);
+        let reach = distance(asked);
         let closes_the_ring = theirs
             .iter()
-            .any(|&peer| peer == self.me || before[..=at].contains(&peer));
-        let merged = merged(&before[..=at], theirs, self.me, self.capacity, &dead);
-        // A successor of ours that the answer skips (it lies before the end
-        // of the new list, yet is not in it) is gone from the ring: a peer
-        // before it has found it dead (a peer that leaves tells this one
-        // itself). It is said, as this peer's own verdict would have said
-        // it a moment later. One that merely falls off the end of a full
-        // list is not skipped.
-        let last = merged.last().copied().unwrap_or(asked);
-        for &skipped in &before[at + 1..] {
-            let within = is_strictly_between(self.me.0, skipped.0, last.0);
-            if within && !merged.contains(&skipped) && self.remember_death(skipped, now) {
-                self.dropped_dead.push(skipped);
+            .any(|&peer| peer == me || distance(peer) <= reach);
+        let theirs: Vec<PeerId> = theirs
+            .iter()
+            .copied()
+            .take_while(|&peer| peer != me && distance(peer) > reach)
+            .filter(|&peer| !self.is_dead(peer))
+            .collect();
+        let last = theirs.last().copied().unwrap_or(asked);
+        let mut union = vec![asked];
+        union.extend(&theirs);
+        let mut skipped_dead = Vec::new();
+        for successor in &self.entries {
+            let peer = successor.peer;
+            let skipped = distance(peer) > reach
+                && distance(peer) < distance(last)
+                && !theirs.contains(&peer);
+            if !skipped {
+                union.push(peer);
+            } else if successor.liveness.is_proven() && successor.liveness.is_suspect(now) {
+                skipped_dead.push(peer);
+            } else if successor.liveness.is_proven() {
+                union.push(peer);
             }
         }
-        let changed = self.set(merged, now);
+        for peer in skipped_dead {
+            if self.remember_death(peer, now) {
+                self.dropped_dead.push(peer);
+            }
+        }
+        union.sort_by_key(|&peer| distance(peer));
+        union.dedup();
+        let changed = self.set(union, now);
+        // It answered a question: it is running.
+        if let Some(index) = self.position(asked) {
+            self.entries[index].liveness.answered();
+        }
         (
             changed,
             closes_the_ring || self.entries.len() >= self.capacity,
@@ -463,13 +658,25 @@ impl SuccessorList {
         std::mem::take(&mut self.dropped_dead)
     }
 
-    fn refill_after(&self, now: Instant, backoff: Duration) -> Refill {
-        if self.entries.is_empty() || self.entries.len() >= self.capacity {
-            return Refill::Idle;
+    /// When to ask next, after an answer that changed nothing or after no
+    /// answer. A whole list is checked once a ping interval (the background
+    /// repair); a short or empty one is asked about again after `backoff`,
+    /// which doubles each time, up to an interval.
+    fn refill_after(&mut self, now: Instant, backoff: Duration) -> Refill {
+        if self.entries.len() >= self.capacity {
+            // The first successor and an acquaintance in turn, each once an
+            // interval.
+            self.ask_acquaintance = !self.ask_acquaintance;
+            return Refill::Due {
+                at: now + self.ping_interval / 2,
+                backoff: QUERY_RETRY,
+                target: None,
+            };
         }
         Refill::Due {
             at: now + backoff,
             backoff: (backoff * 2).min(self.ping_interval.max(QUERY_RETRY)),
+            target: None,
         }
     }
 
@@ -525,16 +732,27 @@ impl SuccessorList {
         }
         if self.entries.is_empty() {
             self.held_since = None;
-            self.refill = Refill::Idle;
-        } else if self.entries.len() < self.capacity {
-            if !matches!(self.refill, Refill::Asked { .. }) {
-                self.refill = Refill::Due {
+        }
+        // A question in flight to a peer other than the new first successor
+        // (a check of the old list, say) must not hold up a repair: its
+        // answer is taken in as news when it comes, but a short list asks
+        // its first successor now.
+        let waiting_on_first = match self.refill {
+            Refill::Asked { asked, .. } => {
+                Some(asked) == self.first() || self.entries.len() >= self.capacity
+            }
+            Refill::Idle | Refill::Due { .. } => false,
+        };
+        if !waiting_on_first {
+            self.refill = if self.entries.is_empty() || self.entries.len() >= self.capacity {
+                self.refill_after(now, QUERY_RETRY)
+            } else {
+                Refill::Due {
                     at: now,
                     backoff: QUERY_RETRY,
-                };
-            }
-        } else if !matches!(self.refill, Refill::Asked { .. }) {
-            self.refill = Refill::Idle;
+                    target: None,
+                }
+            };
         }
         true
     }
@@ -578,14 +796,21 @@ mod tests {
     }
 
     fn list(me: u8, capacity: usize, initial: &[u8], now: Instant) -> SuccessorList {
-        SuccessorList::new(
-            PeerId(me),
+        let config = ListConfig {
+            me: PeerId(me),
             capacity,
-            INTERVAL,
-            INTERVAL * 3,
-            &ids(initial),
-            now,
-        )
+            ping_interval: INTERVAL,
+            dead_memory: INTERVAL * 3,
+            never_answered_limit: INTERVAL * 10,
+        };
+        SuccessorList::new(config, &ids(initial), now)
+    }
+
+    impl SuccessorList {
+        /// An answer that names no nearer predecessor.
+        fn neighbours_answered_plain(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) {
+            self.neighbours_answered(asked, None, theirs, now);
+        }
     }
 
     /// The teaching ring 2 4 5 8 9 14 19 and its successors as an answer to
@@ -642,7 +867,7 @@ mod tests {
             nine.start_round(start);
             assert_eq!(nine.next_due(), Some((start, Due::Refill)));
             nine.refill_sent(PeerId(19));
-            nine.refill_answered(PeerId(19), &ring_after(19, capacity, &TEACHING), start);
+            nine.neighbours_answered_plain(PeerId(19), &ring_after(19, capacity, &TEACHING), start);
             let expected: Vec<PeerId> = ring_after(14, capacity, &TEACHING);
             assert_eq!(nine.peers(), expected, "R = {capacity}");
             assert_eq!(nine.take_announcement(), Some(expected), "R = {capacity}");
@@ -656,7 +881,7 @@ mod tests {
             let mut eight = list(8, 2, &[9, 14], start);
             eight.remove_dead(PeerId(14), start);
             eight.refill_sent(PeerId(9));
-            eight.refill_answered(PeerId(9), &ids(answer), start);
+            eight.neighbours_answered_plain(PeerId(9), &ids(answer), start);
             assert_eq!(eight.peers(), ids(&[9, 19]), "answer {answer:?}");
         }
     }
@@ -682,7 +907,7 @@ mod tests {
             assert_eq!(peer.peers(), vec![survivor], "{me} after {dead:?}");
             peer.refill_sent(survivor);
             let survivors: Vec<u8> = ring.iter().copied().filter(|p| !dead.contains(p)).collect();
-            peer.refill_answered(
+            peer.neighbours_answered_plain(
                 survivor,
                 &ring_after(survivor.0, capacity, &survivors),
                 start,
@@ -706,24 +931,46 @@ mod tests {
         assert_eq!(two.next_due(), Some((start, Due::Refill)));
         two.refill_sent(PeerId(4));
         // 4 knows only two successors itself yet: news, but not enough.
-        two.refill_answered(PeerId(4), &ids(&[5, 8]), start);
+        two.neighbours_answered_plain(PeerId(4), &ids(&[5, 8]), start);
         assert_eq!(two.peers(), ids(&[4, 5, 8]));
         assert_eq!(two.take_announcement(), None);
         two.start_round(start);
         assert_eq!(two.next_due(), Some((start, Due::Refill)));
         two.refill_sent(PeerId(4));
         // Nothing new yet: while held, ask again soon.
-        two.refill_answered(PeerId(4), &ids(&[5, 8]), start);
+        two.neighbours_answered_plain(PeerId(4), &ids(&[5, 8]), start);
         assert_eq!(two.next_due(), Some((start + REPAIR_RETRY, Due::Refill)));
         let later = start + REPAIR_RETRY;
         two.refill_sent(PeerId(4));
-        // 4 has learned more: the list is whole, announced, and nobody is
-        // asked again.
-        two.refill_answered(PeerId(4), &ids(&[5, 8, 9]), later);
+        // 4 has learned more: the list is whole and announced, and it is
+        // only checked again half an interval later, as a whole list is.
+        two.neighbours_answered_plain(PeerId(4), &ids(&[5, 8, 9]), later);
         assert_eq!(two.peers(), ids(&[4, 5, 8, 9]));
         assert_eq!(two.take_announcement(), Some(ids(&[4, 5, 8, 9])));
-        two.start_round(later);
-        assert_eq!(two.next_due(), Some((later + INTERVAL, Due::Round)));
+        assert_eq!(next_refill(&two), Some(later + INTERVAL / 2));
+    }
+
+    /// When the list next asks for a list, if its successors all answer
+    /// their pings meanwhile.
+    fn next_refill(list: &SuccessorList) -> Option<Instant> {
+        let mut probe = list.clone();
+        for _ in 0..100 {
+            let (when, due) = probe.next_due()?;
+            match due {
+                Due::Refill => return Some(when),
+                Due::Round => {
+                    probe.start_round(when);
+                    for peer in probe.peers() {
+                        probe.answered(peer);
+                    }
+                }
+                Due::Probe(peer) => {
+                    probe.answered(peer);
+                }
+                Due::Verdict(_) | Due::ReleaseHold => return None,
+            }
+        }
+        None
     }
 
     #[test]
@@ -733,27 +980,15 @@ mod tests {
         let start = Instant::now();
         let mut thirty = list(30, 4, &[40, 50], start);
         thirty.refill_sent(PeerId(40));
-        thirty.refill_answered(PeerId(40), &ids(&[50, 30]), start);
+        thirty.neighbours_answered_plain(PeerId(40), &ids(&[50, 30]), start);
         assert_eq!(thirty.peers(), ids(&[40, 50]));
         assert!(!thirty.is_held());
         assert_eq!(thirty.take_announcement(), None);
-        let due_refill = |list: &SuccessorList| {
-            let mut at = None;
-            let mut probe = list.clone();
-            while let Some((when, due)) = probe.next_due() {
-                if due == Due::Refill {
-                    at = Some(when);
-                    break;
-                }
-                probe.start_round(when);
-            }
-            at
-        };
-        assert_eq!(due_refill(&thirty), Some(start + QUERY_RETRY));
+        assert_eq!(next_refill(&thirty), Some(start + QUERY_RETRY));
         let later = start + QUERY_RETRY;
         thirty.refill_sent(PeerId(40));
-        thirty.refill_answered(PeerId(40), &ids(&[50, 30]), later);
-        assert_eq!(due_refill(&thirty), Some(later + QUERY_RETRY * 2));
+        thirty.neighbours_answered_plain(PeerId(40), &ids(&[50, 30]), later);
+        assert_eq!(next_refill(&thirty), Some(later + QUERY_RETRY * 2));
     }
 
     #[test]
@@ -790,6 +1025,75 @@ mod tests {
         two.start_round(start);
         let late = start + INTERVAL * 10;
         two.start_round(late);
-        assert_eq!(two.next_due(), Some((late + INTERVAL, Due::Round)));
+        assert_eq!(two.next_round_at, late + INTERVAL);
+    }
+
+    #[test]
+    fn a_nearer_predecessor_of_the_first_successor_is_asked_and_taken() {
+        // 5 was restarted between 4 and 8: 4's first successor 8 names it.
+        let start = Instant::now();
+        let mut four = list(4, 2, &[8, 9], start);
+        four.refill_sent(PeerId(8));
+        four.neighbours_answered(PeerId(8), Some(PeerId(5)), &ids(&[9, 14]), start);
+        assert_eq!(four.peers(), ids(&[8, 9]));
+        assert_eq!(four.refill_target(), Ask::Peer(PeerId(5)));
+        four.refill_sent(PeerId(5));
+        four.neighbours_answered(PeerId(5), Some(PeerId(4)), &ids(&[8, 9]), start);
+        assert_eq!(four.peers(), ids(&[5, 8]));
+        assert_eq!(four.take_announcement(), Some(ids(&[5, 8])));
+        // A named peer that does not answer is not taken, nor asked again
+        // at once.
+        let mut four = list(4, 2, &[8, 9], start);
+        four.refill_sent(PeerId(8));
+        four.neighbours_answered(PeerId(8), Some(PeerId(5)), &ids(&[9, 14]), start);
+        four.refill_sent(PeerId(5));
+        four.refill_failed(PeerId(5), start);
+        assert_eq!(four.peers(), ids(&[8, 9]));
+        four.refill_sent(PeerId(8));
+        four.neighbours_answered(PeerId(8), Some(PeerId(5)), &ids(&[9, 14]), start);
+        assert_ne!(four.refill_target(), Ask::Peer(PeerId(5)));
+    }
+
+    #[test]
+    fn a_peer_with_no_successor_walks_back_to_the_nearest() {
+        // 8 and 9 died together; 5 (R = 2) asks its predecessor 4, which
+        // names 2, which names 19, which names 14: 14 is the nearest.
+        let start = Instant::now();
+        let mut five = list(5, 2, &[8, 9], start);
+        five.remove_dead(PeerId(8), start);
+        five.remove_dead(PeerId(9), start);
+        assert!(five.is_empty());
+        assert_eq!(five.refill_target(), Ask::Acquaintance { or_else: None });
+        for (asked, predecessor, theirs) in [(4, 2, &[5][..]), (2, 19, &[4, 5]), (19, 14, &[2, 4])]
+        {
+            five.refill_sent(PeerId(asked));
+            five.neighbours_answered(
+                PeerId(asked),
+                Some(PeerId(predecessor)),
+                &ids(theirs),
+                start,
+            );
+            assert!(five.is_empty());
+            assert_eq!(five.refill_target(), Ask::Peer(PeerId(predecessor)));
+        }
+        // 14's predecessor was 9, which 5 knows to be dead.
+        five.refill_sent(PeerId(14));
+        five.neighbours_answered(PeerId(14), Some(PeerId(9)), &ids(&[19, 2]), start);
+        assert_eq!(five.peers(), ids(&[14, 19]));
+        assert_eq!(five.take_announcement(), Some(ids(&[14, 19])));
+    }
+
+    #[test]
+    fn a_successor_the_answer_skips_stays_while_it_answers_pings() {
+        // 8 heard of newcomer 10 before 9 did; 9's answer skips it. 10 has
+        // answered 8's pings, so it stays: 9 will hear of it too.
+        let start = Instant::now();
+        let mut eight = list(8, 3, &[9, 10, 14], start);
+        for peer in [9, 10, 14] {
+            eight.answered(PeerId(peer));
+        }
+        eight.refill_sent(PeerId(9));
+        eight.neighbours_answered(PeerId(9), Some(PeerId(8)), &ids(&[14, 19]), start);
+        assert_eq!(eight.peers(), ids(&[9, 10, 14]));
     }
 }

@@ -30,6 +30,13 @@ fn the_peer_before_the_newcomer_takes_it_and_tells_its_predecessor() {
                 "reply OK",
                 "print Peer 15 Join request received",
                 "tcp 15 WELCOME 19 2",
+            ],
+        ),
+        // The newcomer is taken once it acknowledges its welcome.
+        (
+            0.0,
+            "reply 15 WELCOME: OK",
+            &[
                 "tcp 9 CHANGE 14 15 19",
                 "print My new first successor is Peer 15",
                 "print My new second successor is Peer 19",
@@ -54,20 +61,28 @@ fn with_three_successors_the_two_nearest_predecessors_hear_of_a_newcomer() {
     // passed the join on is the first predecessor; the second is known from
     // its pings.
     let mut fourteen = Scenario::running(14, &[19, 2, 4], &[9, 8, 5]);
-    fourteen.expect(&[(
-        0.0,
-        "tcp JOIN 15 9 4",
-        &[
-            "reply OK",
-            "print Peer 15 Join request received",
-            "tcp 15 WELCOME 19 2 4",
-            "tcp 9 CHANGE 14 15 19 2",
-            "tcp 8 CHANGE 14 15 19 2",
-            "print My new first successor is Peer 15",
-            "print My new second successor is Peer 19",
-            "print My new third successor is Peer 2",
-        ],
-    )]);
+    fourteen.expect(&[
+        (
+            0.0,
+            "tcp JOIN 15 9 4",
+            &[
+                "reply OK",
+                "print Peer 15 Join request received",
+                "tcp 15 WELCOME 19 2 4",
+            ],
+        ),
+        (
+            0.0,
+            "reply 15 WELCOME: OK",
+            &[
+                "tcp 9 CHANGE 14 15 19 2",
+                "tcp 8 CHANGE 14 15 19 2",
+                "print My new first successor is Peer 15",
+                "print My new second successor is Peer 19",
+                "print My new third successor is Peer 2",
+            ],
+        ),
+    ]);
     // Each merges the list behind 14: 9 had 14 19 2, 8 had 9 14 19.
     let mut nine = Scenario::running(9, &[14, 19, 2], &[8, 5, 4]);
     nine.expect(&[(
@@ -104,6 +119,7 @@ fn newcomers_beyond_the_largest_or_below_the_smallest_go_after_the_largest() {
             trace.contains(&format!("tcp {newcomer} WELCOME 2 4")),
             "{newcomer}: {trace:?}"
         );
+        nineteen.step(0.0, &format!("reply {newcomer} WELCOME: OK"));
         assert_eq!(nineteen.peer().successors(), super::ids(&[newcomer, 2]));
         // Every other peer passes such a newcomer on.
         let mut fourteen = Scenario::member(14, &[19, 2]);
@@ -121,6 +137,7 @@ fn placement_on_a_ring_that_wraps_past_255() {
     for newcomer in [1, 255] {
         let mut peer = Scenario::member(253, &[3, 7]);
         peer.step(0.0, &format!("tcp JOIN {newcomer} 250 1"));
+        peer.step(0.0, &format!("reply {newcomer} WELCOME: OK"));
         assert_eq!(peer.peer().successors(), super::ids(&[newcomer, 3]));
     }
     let mut peer = Scenario::member(250, &[253, 3]);
@@ -164,7 +181,8 @@ fn a_join_that_circles_the_ring_is_refused() {
 fn a_join_straight_from_the_newcomer_asks_the_pings_for_the_predecessor() {
     let mut fourteen = Scenario::member(14, &[19, 2]);
     fourteen.step(0.0, "udp PING 9 14 first 0");
-    let trace = fourteen.step(0.0, "tcp JOIN 15 15 0");
+    fourteen.step(0.0, "tcp JOIN 15 15 0");
+    let trace = fourteen.step(0.0, "reply 15 WELCOME: OK");
     assert!(
         trace.contains(&"tcp 9 CHANGE 14 15 19".to_string()),
         "{trace:?}"
@@ -174,7 +192,8 @@ fn a_join_straight_from_the_newcomer_asks_the_pings_for_the_predecessor() {
 #[test]
 fn a_join_just_after_start_tells_the_predecessor_once_it_pings() {
     let mut fourteen = Scenario::member(14, &[19, 2]);
-    let trace = fourteen.step(0.0, "tcp JOIN 15 15 0");
+    fourteen.step(0.0, "tcp JOIN 15 15 0");
+    let trace = fourteen.step(0.0, "reply 15 WELCOME: OK");
     assert!(!trace.iter().any(|t| t.contains("CHANGE")), "{trace:?}");
     fourteen.expect(&[
         (
@@ -196,6 +215,62 @@ fn a_join_just_after_start_tells_the_predecessor_once_it_pings() {
             ],
         ),
     ]);
+}
+
+#[test]
+fn a_newcomer_that_never_acknowledges_its_welcome_is_not_taken() {
+    // A crashed newcomer, or a forged JOIN: nothing listens on 10's port.
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.step(0.0, "tcp JOIN 10 10 0");
+    assert_eq!(nine.step(0.0, "refused 10"), ["warn Delivery"]);
+    assert_eq!(nine.peer().successors(), super::ids(&[14, 19]));
+    // One that acknowledges, later, is taken.
+    nine.step(1.0, "tcp JOIN 11 11 0");
+    nine.step(1.0, "reply 11 WELCOME: OK");
+    assert_eq!(nine.peer().successors(), super::ids(&[11, 14]));
+}
+
+#[test]
+fn a_second_newcomer_waits_while_a_welcome_is_unanswered() {
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.step(0.0, "tcp JOIN 10 10 0");
+    nine.expect(&[(
+        0.0,
+        "tcp JOIN 12 12 0",
+        &["reply OK", "tcp 12 REFUSE no-place"],
+    )]);
+    // The refused newcomer asks again a moment later.
+    let (mut twelve, _) = Scenario::joining(12, 9, 2);
+    twelve.step(0.0, "reply 9 OK");
+    let retry = JOIN_RETRY.as_secs_f64();
+    twelve.expect(&[
+        (0.0, "tcp REFUSE no-place", &["reply OK"]),
+        (retry, "tick", &["tcp 9 JOIN 12 12 0"]),
+    ]);
+}
+
+#[test]
+fn a_peer_with_no_successor_left_welcomes_a_newcomer_with_itself() {
+    // Both successors of 5 died; 14, which nobody pings any more, asks to
+    // join again, and its request reaches 5.
+    let mut five = Scenario::running(5, &[8, 9], &[4, 2]);
+    five.step(0.0, "closed 8");
+    five.step(0.0, "closed 9");
+    for tick in 1..10 {
+        five.step(f64::from(tick) * 0.01, "tick");
+    }
+    assert!(five.peer().successors().is_empty());
+    five.expect(&[(
+        0.2,
+        "tcp JOIN 14 4 1",
+        &[
+            "reply OK",
+            "print Peer 14 Join request received",
+            "tcp 14 WELCOME 5",
+        ],
+    )]);
+    five.step(0.2, "reply 14 WELCOME: OK");
+    assert_eq!(five.peer().successors(), super::ids(&[14]));
 }
 
 #[test]

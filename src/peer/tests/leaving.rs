@@ -61,28 +61,36 @@ fn quit_without_known_predecessors_exits_at_once() {
 
 #[test]
 fn each_predecessor_takes_the_right_successors_from_a_departure() {
+    // Each first checks with 9 that it is leaving; the answer to the
+    // notice waits for that.
     let mut eight = Scenario::member(8, &[9, 14]);
-    eight.expect(&[(
-        0.0,
-        "tcp LEAVE 9 14 19",
-        &[
-            "reply OK",
-            "print Peer 9 will depart from the network",
-            "print My new first successor is Peer 14",
-            "print My new second successor is Peer 19",
-        ],
-    )]);
+    eight.expect(&[
+        (0.0, "tcp LEAVE 9 14 19", &["tcp 9 QUERY 8"]),
+        (
+            0.0,
+            "reply 9 QUERY: LEAVING 14 19",
+            &[
+                "print Peer 9 will depart from the network",
+                "reply OK",
+                "print My new first successor is Peer 14",
+                "print My new second successor is Peer 19",
+            ],
+        ),
+    ]);
     let mut five = Scenario::member(5, &[8, 9]);
-    five.expect(&[(
-        0.0,
-        "tcp LEAVE 9 14 19",
-        &[
-            "reply OK",
-            "print Peer 9 will depart from the network",
-            "print My new first successor is Peer 8",
-            "print My new second successor is Peer 14",
-        ],
-    )]);
+    five.expect(&[
+        (0.0, "tcp LEAVE 9 14 19", &["tcp 9 QUERY 5"]),
+        (
+            0.0,
+            "reply 9 QUERY: LEAVING 14 19",
+            &[
+                "print Peer 9 will depart from the network",
+                "reply OK",
+                "print My new first successor is Peer 8",
+                "print My new second successor is Peer 14",
+            ],
+        ),
+    ]);
     let mut two = Scenario::member(2, &[4, 5]);
     two.expect(&[(0.0, "tcp LEAVE 9 14 19", &["reply OK", "warn Unexpected"])]);
     assert_eq!(two.peer().successors(), super::ids(&[4, 5]));
@@ -91,15 +99,54 @@ fn each_predecessor_takes_the_right_successors_from_a_departure() {
 #[test]
 fn with_three_successors_the_third_predecessor_takes_the_leavers_first() {
     let mut four = Scenario::running(4, &[5, 8, 9], &[2, 19, 14]);
-    four.expect(&[(
-        0.0,
-        "tcp LEAVE 9 14 19 2",
+    four.expect(&[
+        (0.0, "tcp LEAVE 9 14 19 2", &["tcp 9 QUERY 4"]),
+        (
+            0.0,
+            "reply 9 QUERY: LEAVING 14 19 2",
+            &[
+                "print Peer 9 will depart from the network",
+                "reply OK",
+                "print My new first successor is Peer 5",
+                "print My new second successor is Peer 8",
+                "print My new third successor is Peer 14",
+            ],
+        ),
+    ]);
+}
+
+#[test]
+fn a_leaving_peer_says_so_when_asked() {
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.step(0.0, "udp PING 8 9 first 0");
+    nine.step(0.0, "typed Quit");
+    nine.expect(&[(0.0, "tcp QUERY 8", &["reply LEAVING 14 19"])]);
+}
+
+#[test]
+fn a_departure_notice_the_named_peer_did_not_send_is_refused() {
+    // `LEAVE 8 9 14` sent to 5 by someone else: 8 says it is not leaving.
+    let mut five = Scenario::member(5, &[8, 9]);
+    five.expect(&[
+        (0.0, "tcp LEAVE 8 9 14", &["tcp 8 QUERY 5"]),
+        (
+            0.0,
+            "reply 8 QUERY: NEIGHBOURS 5 9 14",
+            &["warn Unexpected", "reply ERROR not-leaving"],
+        ),
+    ]);
+    assert_eq!(five.peer().successors(), super::ids(&[8, 9]));
+    // A notice naming a peer that has gone (its port refuses) is obeyed:
+    // it has left the ring either way.
+    five.step(1.0, "tcp LEAVE 8 9 14");
+    five.expect(&[(
+        1.0,
+        "refused 8",
         &[
+            "print Peer 8 will depart from the network",
             "reply OK",
-            "print Peer 9 will depart from the network",
-            "print My new first successor is Peer 5",
-            "print My new second successor is Peer 8",
-            "print My new third successor is Peer 14",
+            "print My new first successor is Peer 9",
+            "print My new second successor is Peer 14",
         ],
     )]);
 }

@@ -114,7 +114,7 @@ impl Scenario {
             let rest: Vec<String> = successors[1..].iter().map(u8::to_string).collect();
             scenario.step(
                 0.0,
-                &format!("reply {first} QUERY: SUCCESSORS {}", rest.join(" ")),
+                &format!("reply {first} QUERY: NEIGHBOURS - {}", rest.join(" ")),
             );
             scenario.step(0.0, "tick");
         }

@@ -1,0 +1,161 @@
+//! The background repair: how a peer keeps its successor list right
+//! whatever happened to the ring.
+//!
+//! This is Chord's *stabilize and notify*, fitted to this ring:
+//!
+//! - *Notify* needs no message of its own: a ping says which of the
+//!   sender's successors the receiver is, so every peer knows which peers
+//!   ping it as their first successor, and names the nearest of them as its
+//!   predecessor (see `predecessors.rs`).
+//! - *Stabilize*: once a ping interval (and at once when the list is
+//!   short), a peer asks its first successor `QUERY`, and the answer
+//!   `NEIGHBOURS <predecessor> <successors>` says two things. If that
+//!   predecessor lies between the two of them, it is a peer this one has
+//!   missed (a newcomer whose welcome went astray, a peer restarted, one
+//!   that was frozen and came back), so it is asked in turn, and taken as
+//!   first successor once it answers. Otherwise the successor's list goes
+//!   behind it, merged with what this peer knows (`successors.rs`), so a
+//!   list that drifted from the truth is put right within an interval.
+//! - A peer that has lost every successor keeps its place and asks the
+//!   peers it knows (the peers that pinged it, any peer heard from) in
+//!   turn. Each answer names a peer nearer after it, or confirms one, so
+//!   the search walks towards its true successor and ends there.
+//!
+//! A peer asks one question at a time, so the repair costs one TCP
+//! exchange per interval per peer while nothing changes.
+
+use std::time::Instant;
+
+use super::outstanding::Awaiting;
+use super::successors::Ask;
+use super::{Action, ConnectionId, NoAnswer, Peer, Phase, reply};
+use crate::message::{ErrorReason, Reply, Request};
+use crate::ring::PeerId;
+
+/// How many peers heard from are remembered for a peer that loses every
+/// successor. A handful is enough: any live peer of the ring leads to the
+/// others.
+const MAX_ACQUAINTANCES: usize = 16;
+
+/// The peers this one heard from lately (pings, questions, news), most
+/// recent last, and which of them was asked last.
+#[derive(Clone, Debug, Default)]
+pub struct Acquaintances {
+    peers: Vec<PeerId>,
+    asked: usize,
+}
+
+impl Acquaintances {
+    /// `peer` was heard from.
+    pub fn heard(&mut self, peer: PeerId) {
+        self.peers.retain(|&p| p != peer);
+        if self.peers.len() >= MAX_ACQUAINTANCES {
+            self.peers.remove(0);
+        }
+        self.peers.push(peer);
+    }
+
+    /// The next peer to ask, in turn, skipping those `skip` rules out.
+    fn next(&mut self, skip: impl Fn(PeerId) -> bool) -> Option<PeerId> {
+        for _ in 0..self.peers.len() {
+            self.asked = (self.asked + 1) % self.peers.len();
+            let peer = self.peers[self.asked];
+            if !skip(peer) {
+                return Some(peer);
+            }
+        }
+        None
+    }
+}
+
+impl Peer {
+    /// Asks for a list: the peer the successor list names (a nearer
+    /// predecessor being checked, or the first successor), or with no
+    /// successor left, a peer this one knows.
+    pub(super) fn ask_for_successors(&mut self, now: Instant, out: &mut Vec<Action>) {
+        let me = self.id();
+        let target = match self.successors.refill_target() {
+            Ask::Peer(peer) => Some(peer),
+            Ask::Acquaintance { or_else } => {
+                // The peers that pinged this one are among the acquaintances.
+                let successors = &self.successors;
+                self.acquaintances
+                    .next(|peer| {
+                        peer == me
+                            || successors.is_dead(peer)
+                            || successors.position(peer).is_some()
+                    })
+                    .or(or_else)
+            }
+        };
+        let Some(target) = target else {
+            self.successors.postpone_refill(now);
+            return;
+        };
+        let query = Request::Query { from: me };
+        let sent = self
+            .outstanding
+            .send(target, query, Awaiting::Refill, now, out);
+        self.successors.refill_sent(target);
+        if !sent {
+            self.successors.refill_failed(target, now);
+        }
+    }
+
+    /// The answer to a `QUERY` this peer sent to refill or check its list.
+    pub(super) fn on_refill_answer(
+        &mut self,
+        asked: PeerId,
+        answer: Result<Reply, NoAnswer>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        match answer {
+            Ok(Reply::Neighbours {
+                predecessor,
+                successors,
+            }) => {
+                self.acquaintances.heard(asked);
+                self.successors
+                    .neighbours_answered(asked, predecessor, &successors, now)
+            }
+            // A successor that answers that it is leaving is taken at its
+            // word, as if its `LEAVE` had come: it said so itself.
+            Ok(Reply::Leaving { successors }) if self.successors.position(asked).is_some() => {
+                self.successors.refill_failed(asked, now);
+                self.depart(asked, &successors, now, out);
+            }
+            _ => self.successors.refill_failed(asked, now),
+        }
+    }
+
+    /// `QUERY`: the nearest predecessor and the successors of this peer; a
+    /// leaving peer gives the successors that take its place; a peer with
+    /// no successors to give (it is joining, or every one failed) answers
+    /// `ERROR not-ready`.
+    pub(super) fn answer_query(
+        &mut self,
+        from: PeerId,
+        connection: ConnectionId,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let successors = self.successors();
+        let answer = if successors.is_empty() {
+            Reply::Error {
+                reason: ErrorReason::NotReady,
+            }
+        } else if self.leaving.is_some() {
+            Reply::Leaving { successors }
+        } else {
+            Reply::Neighbours {
+                predecessor: self.predecessors.nearest_first(now),
+                successors,
+            }
+        };
+        if self.phase == Phase::Member && from != self.id() {
+            self.acquaintances.heard(from);
+        }
+        reply(out, connection, answer);
+    }
+}
