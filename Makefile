@@ -26,8 +26,8 @@ CMD ?=
 
 # `make sim`: how many seeds, how many peers a ring; SEED=<n> replays one
 # seed with a trace, SCENARIO=<name> runs only one scenario.
-SEEDS ?= 100
-PEERS ?= 64
+SEEDS ?= 500
+PEERS ?= 128
 SEED ?=
 SCENARIO ?=
 SIM_ARGS = --seeds $(SEEDS) --peers $(PEERS) $(if $(strip $(SEED)),--seed $(SEED)) \
@@ -61,8 +61,8 @@ help:
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
 	@echo 'make bench      failure detection, joins, idle cost, the transfer, and the ring under'
 	@echo '                load, floods and two adjacent kills (about 7 minutes)'
-	@echo 'make sim        the deterministic simulator: SEEDS (default 100) seeded runs of rings of'
-	@echo '                PEERS (default 64) real state machines under faults, with figures and'
+	@echo 'make sim        the deterministic simulator: SEEDS (default 500) seeded runs of rings of'
+	@echo '                PEERS (default 128) real state machines under faults, with figures and'
 	@echo '                violations; make sim SEED=<n> PEERS=<p> replays one seed with a trace'
 	@echo '                (SCENARIO=<name> picks one scenario; SIM_TRACE=1 traces every event)'
 	@echo 'make clean      stop the rings, remove run/, cargo clean'

@@ -78,6 +78,9 @@ pub struct Detection {
     pub failure: Failure,
     pub since: Duration,
     pub declared_after: Option<Duration>,
+    /// Set when the holder ended, or the failed peer came back (restarted,
+    /// resumed), before the verdict: the detection then measures nothing.
+    pub overtaken: bool,
 }
 
 /// A `Store` typed in a settled ring.
@@ -168,19 +171,28 @@ impl Monitor {
 
     /// `holder` printed that `dead` is no longer alive. `dead_is_live` says
     /// whether `dead` runs, unfrozen and reachable from `holder`.
+    /// `dead_now` is the incarnation of `dead` now and how it fails, if it
+    /// does: a verdict counts for a detection only if it is still about the
+    /// same failure.
     pub fn on_declared_dead(
         &mut self,
         at: Duration,
         holder: PeerId,
         dead: PeerId,
         dead_is_live: bool,
+        dead_now: (u32, Option<Failure>),
     ) {
         for detection in &mut self.detections {
             if detection.holder == holder
                 && detection.dead == dead
                 && detection.declared_after.is_none()
+                && !detection.overtaken
             {
-                detection.declared_after = Some(at - detection.since);
+                if dead_now == (detection.dead_incarnation, Some(detection.failure)) {
+                    detection.declared_after = Some(at - detection.since);
+                } else {
+                    detection.overtaken = true;
+                }
             }
         }
         if self.checks_false_deaths && dead_is_live && at > self.excused_until[usize::from(dead.0)]

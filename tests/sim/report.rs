@@ -140,9 +140,10 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
         if detections.is_empty() {
             continue;
         }
+        let overtaken = detections.iter().filter(|d| d.overtaken).count();
         let missed = detections
             .iter()
-            .filter(|d| d.declared_after.is_none())
+            .filter(|d| d.declared_after.is_none() && !d.overtaken)
             .count();
         let times: Vec<f64> = detections
             .iter()
@@ -151,8 +152,9 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
             .collect();
         let line = match Figures::of(times) {
             Some(f) => format!(
-                "  detection of a {name} by each holder: {} detections, median {:.1} ms, p99 \
-                 {:.1} ms, worst {:.1} ms (bound {} ms), {missed} never declared",
+                "  detection of a {name} by each holder: {} declared, median {:.1} ms, p99 \
+                 {:.1} ms, worst {:.1} ms (bound {} ms); {missed} missed, {overtaken} overtaken \
+                 (the holder ended or the peer came back first)",
                 f.count,
                 f.median,
                 f.p99,
@@ -160,7 +162,8 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
                 bound.as_millis()
             ),
             None => format!(
-                "  detection of a {name} by each holder: none of {} declared (bound {} ms)",
+                "  detection of a {name} by each holder: none of {} declared (bound {} ms); \
+                 {overtaken} overtaken",
                 detections.len(),
                 bound.as_millis()
             ),

@@ -174,6 +174,9 @@ impl Plan {
         let n = plan.ring.len();
         let at = |i: usize| plan.ring[i % n];
         let start = rng.index(n);
+        // The first fault comes at a random phase of the ping rounds, which
+        // all peers of the initial ring start together.
+        let fault_at = WARMUP + rng.duration_between(Duration::ZERO, PING_INTERVAL);
         match scenario {
             Scenario::AdjacentKills => {
                 let (a, b) = if teaching {
@@ -181,8 +184,8 @@ impl Plan {
                 } else {
                     (at(start), at(start + 1))
                 };
-                plan.faults.push((WARMUP, Fault::Kill(a)));
-                plan.faults.push((WARMUP, Fault::Kill(b)));
+                plan.faults.push((fault_at, Fault::Kill(a)));
+                plan.faults.push((fault_at, Fault::Kill(b)));
             }
             Scenario::RestartAfter300Ms | Scenario::RestartAfter1S | Scenario::RestartAfter2S => {
                 let delay = match scenario {
@@ -191,7 +194,7 @@ impl Plan {
                     _ => Duration::from_secs(2),
                 };
                 let victim = if teaching { PeerId(8) } else { at(start) };
-                let when = WARMUP + rng.duration_between(Duration::ZERO, PING_INTERVAL);
+                let when = fault_at;
                 plan.faults.push((when, Fault::Kill(victim)));
                 plan.faults.push((when + delay, Fault::Restart(victim)));
             }
@@ -207,7 +210,7 @@ impl Plan {
                     hops: 0,
                 };
                 plan.faults.push((
-                    WARMUP,
+                    fault_at,
                     Fault::Forge {
                         at: target,
                         request,
@@ -226,7 +229,7 @@ impl Plan {
                     successors,
                 };
                 plan.faults.push((
-                    WARMUP,
+                    fault_at,
                     Fault::Forge {
                         at: target,
                         request,
@@ -235,14 +238,14 @@ impl Plan {
                 plan.keeps.push(Keep {
                     peer: target,
                     successor: leaver,
-                    from: WARMUP,
+                    from: fault_at,
                 });
             }
             Scenario::FreezeResume => {
                 let victim = if teaching { PeerId(8) } else { at(start) };
                 let duration = rng.duration_between(Duration::from_secs(4), Duration::from_secs(6));
                 plan.faults.push((
-                    WARMUP,
+                    fault_at,
                     Fault::Freeze {
                         peer: victim,
                         duration,
@@ -257,36 +260,37 @@ impl Plan {
                 };
                 plan.successor_count = 2 + rng.index(2);
                 plan.min_live = plan.successor_count + 2;
-                plan.faults = churn(per_second, rng);
+                plan.faults = churn(fault_at, per_second, rng);
             }
             Scenario::AdjacentKillsWide => {
                 plan.successor_count = 3 + rng.index(2);
                 plan.min_live = plan.successor_count + 2;
                 let run = plan.successor_count - 1;
-                let first = if teaching { 5 } else { start };
+                let first_victim = if teaching { 5 } else { start };
                 for step in 0..run {
-                    plan.faults.push((WARMUP, Fault::Kill(at(first + step))));
+                    plan.faults
+                        .push((fault_at, Fault::Kill(at(first_victim + step))));
                 }
-                plan.no_gap_from = Some(WARMUP);
+                plan.no_gap_from = Some(fault_at);
             }
             Scenario::PartitionHeals => {
                 let groups = split_in_two(&plan.ring, rng);
                 let duration = rng.duration_between(Duration::from_secs(2), Duration::from_secs(8));
-                plan.faults.push((WARMUP, Fault::Partition(groups)));
-                plan.faults.push((WARMUP + duration, Fault::Heal));
+                plan.faults.push((fault_at, Fault::Partition(groups)));
+                plan.faults.push((fault_at + duration, Fault::Heal));
             }
             Scenario::DatagramLoss => {
                 let rate = 0.05 + 0.25 * rng.unit();
                 plan.checks_false_deaths = false;
-                plan.faults.push((WARMUP, Fault::SetLoss(rate)));
+                plan.faults.push((fault_at, Fault::SetLoss(rate)));
                 let kills = 1 + rng.index(2);
                 for _ in 0..kills {
-                    let when = WARMUP
+                    let when = fault_at
                         + rng.duration_between(Duration::from_secs(1), Duration::from_secs(8));
                     plan.faults.push((when, Fault::KillRandom));
                 }
                 plan.faults
-                    .push((WARMUP + FAULT_WINDOW, Fault::SetLoss(0.0)));
+                    .push((fault_at + FAULT_WINDOW, Fault::SetLoss(0.0)));
             }
         }
         // The faults are applied in time order; a stable sort keeps the
@@ -319,9 +323,9 @@ fn unused_id(ring: &[PeerId], rng: &mut Rng) -> PeerId {
     rng.pick(&unused)
 }
 
-/// Random churn over the fault window: events at random times, `per_second`
+/// Random churn over the fault window from `start`: events at random times, `per_second`
 /// of them a second on average, each a kill, join, quit or restart.
-fn churn(per_second: f64, rng: &mut Rng) -> Vec<(Duration, Fault)> {
+fn churn(start: Duration, per_second: f64, rng: &mut Rng) -> Vec<(Duration, Fault)> {
     let mut faults = Vec::new();
     let mut at = 0.0;
     loop {
@@ -337,7 +341,7 @@ fn churn(per_second: f64, rng: &mut Rng) -> Vec<(Duration, Fault)> {
             6..=7 => Fault::QuitRandom,
             _ => Fault::RestartRandom,
         };
-        faults.push((WARMUP + Duration::from_secs_f64(at), fault));
+        faults.push((start + Duration::from_secs_f64(at), fault));
     }
 }
 

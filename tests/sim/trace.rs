@@ -143,7 +143,7 @@ pub fn describe_event(peer: PeerId, event: &Event) -> String {
             ..
         } => format!("transfer of {file} with peer {peer} ({direction:?}): {outcome:?}"),
     };
-    format!("peer {peer:>3} <- {what}")
+    format!("peer {:>3} <- {what}", peer.to_string())
 }
 
 /// An action as the trace shows it.
@@ -163,5 +163,5 @@ pub fn describe_action(peer: PeerId, action: &Action) -> String {
         Action::ReceiveFile { from, file, .. } => format!("receives file {file} from {from}"),
         Action::Exit { code } => format!("exits with code {code}"),
     };
-    format!("peer {peer:>3} -> {what}")
+    format!("peer {:>3} -> {what}", peer.to_string())
 }

@@ -524,7 +524,11 @@ impl World {
         // The peer pings its successors when it is first ticked.
         self.schedule_tick(id);
         self.trace.record(self.now, || {
-            format!("peer {id:>3} starts with successors {}", list(successors))
+            format!(
+                "peer {:>3} starts with successors {}",
+                id.to_string(),
+                list(successors)
+            )
         });
     }
 
@@ -755,7 +759,14 @@ impl World {
             Line::NoLongerAlive { peer: dead } => {
                 let live =
                     self.process(dead) == Process::Running && self.partition.reachable(id, dead);
-                self.monitor.on_declared_dead(self.now, id, dead, live);
+                let failure = match self.process(dead) {
+                    Process::Running => None,
+                    Process::Frozen => Some(Failure::Freeze),
+                    Process::Dead => Some(Failure::Kill),
+                };
+                let dead_now = (self.slot(dead).incarnation, failure);
+                self.monitor
+                    .on_declared_dead(self.now, id, dead, live, dead_now);
             }
             Line::StoreAccepted { file } => self.monitor.on_store_accepted(self.now, id, file),
             Line::FileReceived { file }
@@ -1186,6 +1197,9 @@ impl World {
             }
             Fault::QuitRandom => {
                 if let Some(peer) = self.random_victim() {
+                    self.trace.record(self.now, || {
+                        format!("peer {:>3} is told to quit", peer.to_string())
+                    });
                     self.step(peer, Event::Typed(Command::Quit));
                 }
             }
@@ -1251,6 +1265,7 @@ impl World {
                 failure,
                 since: self.now,
                 declared_after: None,
+                overtaken: false,
             };
             let index = self.monitor.detections.len();
             self.monitor.detections.push(detection);
@@ -1262,6 +1277,9 @@ impl World {
         if self.process(peer) == Process::Dead {
             return;
         }
+        self.trace.record(self.now, || {
+            format!("peer {:>3} is killed", peer.to_string())
+        });
         self.expect_detections(peer, Failure::Kill, KILL_DETECTION_BOUND);
         let grace = false_death_grace(self.plan.ping_interval);
         self.monitor.excuse(peer, self.now + grace);
@@ -1272,6 +1290,9 @@ impl World {
         if self.process(peer) != Process::Running {
             return;
         }
+        self.trace.record(self.now, || {
+            format!("peer {:>3} is frozen for {duration:?}", peer.to_string())
+        });
         let bound = freeze_detection_bound(self.plan.ping_interval);
         if duration > bound {
             self.expect_detections(peer, Failure::Freeze, bound);
@@ -1319,7 +1340,10 @@ impl World {
         slot.tick_at = None;
         slot.watching.clear();
         self.trace.record(self.now, || {
-            format!("peer {newcomer:>3} starts, joining through peer {known}")
+            format!(
+                "peer {:>3} starts, joining through peer {known}",
+                newcomer.to_string()
+            )
         });
         if self.carry_out(newcomer, actions) {
             self.after_step(newcomer);
@@ -1404,7 +1428,7 @@ impl World {
 
     fn check_detection(&mut self, index: usize) {
         let detection = self.monitor.detections[index].clone();
-        if detection.declared_after.is_some() {
+        if detection.declared_after.is_some() || detection.overtaken {
             return;
         }
         let holder = self.slot(detection.holder);
@@ -1416,7 +1440,9 @@ impl World {
                 Failure::Kill => dead.process == Process::Dead,
                 Failure::Freeze => dead.process == Process::Frozen,
             };
-        if holder_runs && still_failed {
+        if !holder_runs || !still_failed {
+            self.monitor.detections[index].overtaken = true;
+        } else {
             let (how, bound) = match detection.failure {
                 Failure::Kill => ("killed", KILL_DETECTION_BOUND),
                 Failure::Freeze => ("frozen", freeze_detection_bound(self.plan.ping_interval)),
