@@ -1459,8 +1459,10 @@ impl World {
         }
     }
 
-    /// Once the ring has been converged long enough, types the stores and
-    /// requests of the plan.
+    /// Once the ring has been converged long enough, and the last fault is
+    /// that long past too (a peer told to quit at the last fault is still
+    /// in the ring for a moment), types the stores and requests of the
+    /// plan.
     fn check_settled(&mut self) {
         if self.settled || self.convergence_failed {
             return;
@@ -1469,7 +1471,7 @@ impl World {
         let settled = self
             .convergence
             .correct_since
-            .is_some_and(|since| self.now >= since + settle_time(interval));
+            .is_some_and(|since| self.now >= since.max(self.last_fault) + settle_time(interval));
         if !settled {
             self.schedule(interval / 4, Pending::Check(Check::Settle));
             return;
