@@ -24,6 +24,15 @@ PEER ?=
 KNOWN ?=
 CMD ?=
 
+# `make sim`: how many seeds, how many peers a ring; SEED=<n> replays one
+# seed with a trace, SCENARIO=<name> runs only one scenario.
+SEEDS ?= 500
+PEERS ?= 128
+SEED ?=
+SCENARIO ?=
+SIM_ARGS = --seeds $(SEEDS) --peers $(PEERS) $(if $(strip $(SEED)),--seed $(SEED)) \
+	$(if $(strip $(SCENARIO)),--scenario $(SCENARIO))
+
 # Passed to scripts/ring.sh through the environment, so that values with
 # spaces or quotes arrive untouched.
 export RING INTERVAL BASE_PORT TERM_UI TMUX_LAYOUT PEER_ARGS P2P PEER KNOWN CMD
@@ -38,7 +47,7 @@ endif
 
 RING_SH := scripts/ring.sh
 
-.PHONY: help build run-ring join send kill stop status test bench clean
+.PHONY: help build run-ring join send kill stop status test bench sim clean
 
 help:
 	@echo 'make run-ring   start the ring RING (default: 2 4 5 8 9 14 19) on BASE_PORT (default 12000)'
@@ -52,6 +61,10 @@ help:
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
 	@echo 'make bench      failure detection, joins, idle cost, the transfer, and the ring under'
 	@echo '                load, floods and two adjacent kills (about 7 minutes)'
+	@echo 'make sim        the deterministic simulator: SEEDS (default 500) seeded runs of rings of'
+	@echo '                PEERS (default 128) real state machines under faults, with figures and'
+	@echo '                violations; make sim SEED=<n> PEERS=<p> replays one seed with a trace'
+	@echo '                (SCENARIO=<name> picks one scenario; SIM_TRACE=1 traces every event)'
 	@echo 'make clean      stop the rings, remove run/, cargo clean'
 
 build:
@@ -82,6 +95,9 @@ test:
 
 bench:
 	$(CARGO) bench --bench ring --bench transfer --bench stress
+
+sim:
+	$(CARGO) bench --quiet --bench sim -- $(SIM_ARGS)
 
 clean:
 	@$(RING_SH) stop

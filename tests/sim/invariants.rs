@@ -1,0 +1,348 @@
+//! What must hold in every run, and the figures measured on the way.
+//!
+//! The bounds are named constants here, in one place, so that they can be
+//! set to what the specification derives. A run records every violation
+//! with its virtual time; the figures (how long the ring took to converge,
+//! how long each failure took to be detected) are recorded whether or not
+//! they are within their bounds, so the report shows how much room is left.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use p2p::ring::{FileName, PeerId};
+
+/// How many ping intervals after the last fault every live member must
+/// have exactly the next R live members as its successors.
+pub const CONVERGENCE_BOUND_INTERVALS: u32 = 20;
+
+/// How long after a kill each peer that held the dead peer in its list
+/// must have declared it dead. The specification says 40 ms plus
+/// scheduling delays (its port refuses, then four quick probes); the
+/// simulated network adds a few milliseconds.
+pub const KILL_DETECTION_BOUND: Duration = Duration::from_millis(250);
+
+/// How long after a freeze each holder must have declared the frozen peer
+/// dead: the specification's `PING_INTERVAL + 1.5 s`, plus the
+/// stall tolerance for the simulated latencies.
+pub fn freeze_detection_bound(ping_interval: Duration) -> Duration {
+    ping_interval + Duration::from_millis(1500) + Duration::from_millis(250)
+}
+
+/// How long a `Store` typed in a settled ring may take to be accepted by
+/// the responsible peer, and a `Request` to be answered.
+pub const STORE_BOUND: Duration = Duration::from_secs(3);
+pub const REQUEST_BOUND: Duration = Duration::from_secs(3);
+
+/// How long the ring must have been converged before it counts as
+/// settled, so that stores and requests can be checked: the predecessor
+/// memory (three intervals and a second), after which every peer knows its
+/// true first predecessor, and one interval more.
+pub fn settle_time(ping_interval: Duration) -> Duration {
+    ping_interval * 4 + Duration::from_secs(1)
+}
+
+/// How long after a peer was last unreachable (frozen, cut off, dead) a
+/// verdict against it may still be the late result of that silence.
+pub fn false_death_grace(ping_interval: Duration) -> Duration {
+    ping_interval + Duration::from_secs(2)
+}
+
+/// How many hops a join, store or request may make in a ring that has had
+/// at most `peers` members at once: one turn to find its place and one
+/// more, which is already generous.
+pub fn hop_limit(peers: usize) -> u32 {
+    2 * peers as u32 + 4
+}
+
+/// Something that should not have happened, when, and what exactly.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    pub at: Duration,
+    pub what: String,
+}
+
+/// Which kind of failure a detection measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    Kill,
+    Freeze,
+}
+
+/// A peer that must declare another dead, and whether it has.
+#[derive(Clone, Debug)]
+pub struct Detection {
+    pub holder: PeerId,
+    pub holder_incarnation: u32,
+    pub dead: PeerId,
+    pub dead_incarnation: u32,
+    pub failure: Failure,
+    pub since: Duration,
+    pub declared_after: Option<Duration>,
+    /// Set when the holder ended, or the failed peer came back (restarted,
+    /// resumed), before the verdict: the detection then measures nothing.
+    pub overtaken: bool,
+}
+
+/// A `Store` typed in a settled ring.
+#[derive(Clone, Debug)]
+pub struct StoreProbe {
+    pub file: FileName,
+    pub origin: PeerId,
+    pub responsible: PeerId,
+    pub typed_at: Duration,
+    pub accepted: bool,
+}
+
+/// A `Request` typed in a settled ring.
+#[derive(Clone, Debug)]
+pub struct RequestProbe {
+    pub file: FileName,
+    pub origin: PeerId,
+    pub typed_at: Duration,
+    pub answered: bool,
+}
+
+/// A peer that must keep another in its successor list from a time on (a
+/// forged `LEAVE` must not cut a live peer out).
+#[derive(Clone, Copy, Debug)]
+pub struct Keep {
+    pub peer: PeerId,
+    pub successor: PeerId,
+    pub from: Duration,
+}
+
+/// Everything checked while a run goes on; see the module documentation.
+#[derive(Debug, Default)]
+pub struct Monitor {
+    pub violations: Vec<Violation>,
+    /// The keys of the violations reported only once per run (the same
+    /// broken list would otherwise be reported at every step).
+    reported_once: BTreeSet<String>,
+    pub detections: Vec<Detection>,
+    pub stores: Vec<StoreProbe>,
+    pub requests: Vec<RequestProbe>,
+    pub keeps: Vec<Keep>,
+    /// From this time on, no live member's first live successor may be
+    /// anyone but the next live member (fewer than R adjacent failures
+    /// leave no gap).
+    pub no_gap_from: Option<Duration>,
+    /// Whether a live, reachable peer declared dead is a violation: not
+    /// when datagrams are lost, since then a live peer can really look
+    /// dead.
+    pub checks_false_deaths: bool,
+    /// Until when a verdict against each peer is excused, by identity.
+    pub excused_until: Vec<Duration>,
+}
+
+impl Monitor {
+    pub fn new(checks_false_deaths: bool) -> Monitor {
+        Monitor {
+            checks_false_deaths,
+            excused_until: vec![Duration::ZERO; 256],
+            ..Monitor::default()
+        }
+    }
+
+    pub fn violate(&mut self, at: Duration, what: String) {
+        self.violations.push(Violation { at, what });
+    }
+
+    /// Records a violation unless one with the same key was recorded in
+    /// this run already; returns whether it was recorded.
+    pub fn violate_once(&mut self, key: String, at: Duration, what: String) -> bool {
+        if self.reported_once.insert(key) {
+            self.violate(at, what);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn excuse(&mut self, peer: PeerId, until: Duration) {
+        let slot = &mut self.excused_until[usize::from(peer.0)];
+        *slot = (*slot).max(until);
+    }
+
+    pub fn excuse_everyone(&mut self, until: Duration) {
+        for slot in &mut self.excused_until {
+            *slot = (*slot).max(until);
+        }
+    }
+
+    /// `holder` printed that `dead` is no longer alive. `dead_is_live` says
+    /// whether `dead` runs, unfrozen and reachable from `holder`.
+    /// `dead_now` is the incarnation of `dead` now and how it fails, if it
+    /// does: a verdict counts for a detection only if it is still about the
+    /// same failure.
+    pub fn on_declared_dead(
+        &mut self,
+        at: Duration,
+        holder: PeerId,
+        dead: PeerId,
+        dead_is_live: bool,
+        dead_now: (u32, Option<Failure>),
+    ) {
+        for detection in &mut self.detections {
+            if detection.holder == holder
+                && detection.dead == dead
+                && detection.declared_after.is_none()
+                && !detection.overtaken
+            {
+                if dead_now == (detection.dead_incarnation, Some(detection.failure)) {
+                    detection.declared_after = Some(at - detection.since);
+                } else {
+                    detection.overtaken = true;
+                }
+            }
+        }
+        if self.checks_false_deaths && dead_is_live && at > self.excused_until[usize::from(dead.0)]
+        {
+            self.violate(
+                at,
+                format!(
+                    "false death: peer {holder} declared peer {dead} dead, but {dead} runs \
+                     and its messages arrive in time"
+                ),
+            );
+        }
+    }
+
+    pub fn on_store_accepted(&mut self, at: Duration, peer: PeerId, file: FileName) {
+        for probe in &mut self.stores {
+            if probe.file == file {
+                if probe.responsible == peer {
+                    probe.accepted = true;
+                } else {
+                    let what = format!(
+                        "Store {file} typed at peer {} was accepted by peer {peer}, but peer {} \
+                         is responsible for it",
+                        probe.origin, probe.responsible
+                    );
+                    self.violations.push(Violation { at, what });
+                }
+            }
+        }
+    }
+
+    pub fn on_request_answered(&mut self, peer: PeerId, file: FileName) {
+        for probe in &mut self.requests {
+            if probe.file == file && probe.origin == peer {
+                probe.answered = true;
+            }
+        }
+    }
+}
+
+/// Whether the ring has converged: every live member's successor list is
+/// exactly the next R live members in ring order, and every running peer
+/// is a member.
+#[derive(Debug)]
+pub struct Convergence {
+    successor_count: usize,
+    /// The running members, in ring order.
+    live: Vec<PeerId>,
+    /// The running peers whose list is not what it should be, or that are
+    /// not members yet.
+    wrong: BTreeSet<PeerId>,
+    /// Since when no peer has been wrong; `None` while one is.
+    pub correct_since: Option<Duration>,
+}
+
+impl Convergence {
+    pub fn new(successor_count: usize) -> Convergence {
+        Convergence {
+            successor_count,
+            live: Vec::new(),
+            wrong: BTreeSet::new(),
+            correct_since: None,
+        }
+    }
+
+    /// The running members, in ring order.
+    pub fn live(&self) -> &[PeerId] {
+        &self.live
+    }
+
+    /// Starts again from a new set of running members (after a fault, a
+    /// join, an exit): `lists` gives the successors of each, and
+    /// `outsiders` are the running peers that are not members yet.
+    pub fn rebuild(
+        &mut self,
+        at: Duration,
+        live: Vec<PeerId>,
+        outsiders: &[PeerId],
+        lists: impl Fn(PeerId) -> Vec<PeerId>,
+    ) {
+        self.live = live;
+        self.wrong = outsiders.iter().copied().collect();
+        for index in 0..self.live.len() {
+            let peer = self.live[index];
+            if lists(peer) != self.expected(peer) {
+                self.wrong.insert(peer);
+            }
+        }
+        self.note_time(at);
+    }
+
+    /// A live member's list may have changed.
+    pub fn update(&mut self, at: Duration, peer: PeerId, successors: &[PeerId]) {
+        if successors == self.expected(peer) {
+            self.wrong.remove(&peer);
+        } else {
+            self.wrong.insert(peer);
+        }
+        self.note_time(at);
+    }
+
+    fn note_time(&mut self, at: Duration) {
+        if !self.wrong.is_empty() {
+            self.correct_since = None;
+        } else if self.correct_since.is_none() {
+            self.correct_since = Some(at);
+        }
+    }
+
+    pub fn is_live(&self, peer: PeerId) -> bool {
+        self.live.binary_search(&peer).is_ok()
+    }
+
+    /// The list `peer` should have: the next R live members after it.
+    pub fn expected(&self, peer: PeerId) -> Vec<PeerId> {
+        let Ok(position) = self.live.binary_search(&peer) else {
+            return Vec::new();
+        };
+        let count = self.successor_count.min(self.live.len() - 1);
+        (1..=count)
+            .map(|step| self.live[(position + step) % self.live.len()])
+            .collect()
+    }
+
+    /// The first live member at or after `position`, going clockwise: the
+    /// peer responsible for a file with that hash.
+    pub fn responsible_for(&self, position: u8) -> Option<PeerId> {
+        self.live
+            .iter()
+            .copied()
+            .find(|peer| peer.0 >= position)
+            .or_else(|| self.live.first().copied())
+    }
+
+    /// A few of the wrong peers, to show in a violation.
+    pub fn wrong_peers(&self, limit: usize) -> Vec<PeerId> {
+        self.wrong.iter().copied().take(limit).collect()
+    }
+
+    pub fn wrong_count(&self) -> usize {
+        self.wrong.len()
+    }
+
+    /// Whether `peer`'s first successor that is a live member is the next
+    /// live member after it: then the ring has no gap at `peer`.
+    pub fn has_no_gap_at(&self, peer: PeerId, successors: &[PeerId]) -> bool {
+        let expected = self.expected(peer);
+        let Some(&next) = expected.first() else {
+            return true;
+        };
+        successors.iter().copied().find(|s| self.is_live(*s)) == Some(next)
+    }
+}

@@ -1,0 +1,236 @@
+//! What `make sim` prints: figures by scenario, then every violation with
+//! the command that replays it, then one summary line.
+//!
+//! Standard output depends only on the seeds, so the same seeds print the
+//! same bytes; what depends on the machine (how many events a second it
+//! simulates) goes to standard error.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use super::Outcome;
+use super::invariants::{
+    CONVERGENCE_BOUND_INTERVALS, Failure, KILL_DETECTION_BOUND, freeze_detection_bound,
+};
+use super::scenarios::{PING_INTERVAL, Scenario};
+
+/// At most this many violations of one seed are printed; the count says
+/// how many more there were.
+const VIOLATIONS_SHOWN_PER_SEED: usize = 5;
+
+/// How a batch was asked for, to spell the replay command.
+#[derive(Clone, Copy, Debug)]
+pub struct Request {
+    pub peers: usize,
+    /// Set when the scenario was chosen with `SCENARIO=` rather than from
+    /// each seed, so that the replay command must say it too.
+    pub forced_scenario: Option<Scenario>,
+}
+
+/// The figures of one list of measurements.
+struct Figures {
+    count: usize,
+    median: f64,
+    p99: f64,
+    worst: f64,
+}
+
+impl Figures {
+    fn of(mut values: Vec<f64>) -> Option<Figures> {
+        if values.is_empty() {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        let at = |quantile: f64| {
+            let rank = (quantile * values.len() as f64).ceil() as usize;
+            values[rank.clamp(1, values.len()) - 1]
+        };
+        Some(Figures {
+            count: values.len(),
+            median: at(0.5),
+            p99: at(0.99),
+            worst: values[values.len() - 1],
+        })
+    }
+}
+
+/// The report for standard output; see the module documentation.
+pub fn render(outcomes: &[Outcome], request: Request) -> String {
+    let mut out = String::new();
+    let mut by_scenario: BTreeMap<Scenario, Vec<&Outcome>> = BTreeMap::new();
+    for outcome in outcomes {
+        by_scenario
+            .entry(outcome.scenario)
+            .or_default()
+            .push(outcome);
+    }
+    for (scenario, runs) in &by_scenario {
+        render_scenario(&mut out, *scenario, runs);
+    }
+    let mut violations = 0;
+    for outcome in outcomes {
+        violations += outcome.result.violations.len();
+        render_violations(&mut out, outcome, request);
+    }
+    let events: u64 = outcomes.iter().map(|o| o.result.events).sum();
+    let _ = writeln!(
+        out,
+        "sim: {} seeds, {} peers, {events} events, {violations} violations",
+        outcomes.len(),
+        request.peers
+    );
+    out
+}
+
+fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
+    let violations: usize = runs.iter().map(|o| o.result.violations.len()).sum();
+    let failing = runs
+        .iter()
+        .filter(|o| !o.result.violations.is_empty())
+        .count();
+    let events: u64 = runs.iter().map(|o| o.result.events).sum();
+    let _ = writeln!(
+        out,
+        "{}: {} seeds, {failing} failing, {violations} violations, {events} events",
+        scenario.name(),
+        runs.len()
+    );
+    let interval = PING_INTERVAL.as_secs_f64();
+    let convergence: Vec<f64> = runs
+        .iter()
+        .filter_map(|o| o.result.convergence)
+        .map(|d| d.as_secs_f64() / interval)
+        .collect();
+    let converged = convergence.len();
+    match Figures::of(convergence) {
+        Some(f) => {
+            let _ = writeln!(
+                out,
+                "  convergence after the last fault: median {:.2}, p99 {:.2}, worst {:.2} \
+                 intervals (bound {CONVERGENCE_BOUND_INTERVALS}; {converged} of {} seeds \
+                 converged)",
+                f.median,
+                f.p99,
+                f.worst,
+                runs.len()
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "  convergence after the last fault: no seed converged (bound \
+                 {CONVERGENCE_BOUND_INTERVALS} intervals)"
+            );
+        }
+    }
+    for (failure, name, bound) in [
+        (Failure::Kill, "kill", KILL_DETECTION_BOUND),
+        (
+            Failure::Freeze,
+            "freeze",
+            freeze_detection_bound(PING_INTERVAL),
+        ),
+    ] {
+        let detections: Vec<_> = runs
+            .iter()
+            .flat_map(|o| o.result.detections.iter())
+            .filter(|d| d.failure == failure)
+            .collect();
+        if detections.is_empty() {
+            continue;
+        }
+        let overtaken = detections.iter().filter(|d| d.overtaken).count();
+        let missed = detections
+            .iter()
+            .filter(|d| d.declared_after.is_none() && !d.overtaken)
+            .count();
+        let times: Vec<f64> = detections
+            .iter()
+            .filter_map(|d| d.declared_after)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        let line = match Figures::of(times) {
+            Some(f) => format!(
+                "  detection of a {name} by each holder: {} declared, median {:.1} ms, p99 \
+                 {:.1} ms, worst {:.1} ms (bound {} ms); {missed} missed, {overtaken} overtaken \
+                 (the holder ended or the peer came back first)",
+                f.count,
+                f.median,
+                f.p99,
+                f.worst,
+                bound.as_millis()
+            ),
+            None => format!(
+                "  detection of a {name} by each holder: none of {} declared (bound {} ms); \
+                 {overtaken} overtaken",
+                detections.len(),
+                bound.as_millis()
+            ),
+        };
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+fn render_violations(out: &mut String, outcome: &Outcome, request: Request) {
+    let violations = &outcome.result.violations;
+    if violations.is_empty() {
+        return;
+    }
+    for violation in violations.iter().take(VIOLATIONS_SHOWN_PER_SEED) {
+        let _ = writeln!(
+            out,
+            "violation: seed {} ({}, {} peers) at {}: {}",
+            outcome.seed,
+            outcome.scenario.name(),
+            request.peers,
+            seconds(violation.at),
+            violation.what
+        );
+    }
+    if violations.len() > VIOLATIONS_SHOWN_PER_SEED {
+        let _ = writeln!(
+            out,
+            "  ... and {} more violations in seed {}",
+            violations.len() - VIOLATIONS_SHOWN_PER_SEED,
+            outcome.seed
+        );
+    }
+    let scenario = match request.forced_scenario {
+        Some(scenario) => format!(" SCENARIO={}", scenario.name()),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  replay: make sim SEED={} PEERS={}{scenario}",
+        outcome.seed, request.peers
+    );
+}
+
+/// A virtual time in seconds, to the microsecond.
+pub fn seconds(at: Duration) -> String {
+    format!("{}.{:06} s", at.as_secs(), at.subsec_micros())
+}
+
+/// The machine-dependent figures, for standard error: simulated events a
+/// second of wall-clock time, by scenario.
+pub fn render_speed(outcomes: &[Outcome]) -> String {
+    let mut by_scenario: BTreeMap<Scenario, (u64, Duration)> = BTreeMap::new();
+    for outcome in outcomes {
+        let entry = by_scenario.entry(outcome.scenario).or_default();
+        entry.0 += outcome.result.events;
+        entry.1 += outcome.wall_time;
+    }
+    let mut out = String::new();
+    for (scenario, (events, wall)) in by_scenario {
+        let rate = events as f64 / wall.as_secs_f64().max(1e-9);
+        let _ = writeln!(
+            out,
+            "sim speed: {}: {events} events in {:.2} s of one thread, {:.0} events/s",
+            scenario.name(),
+            wall.as_secs_f64(),
+            rate
+        );
+    }
+    out
+}
