@@ -150,6 +150,11 @@ pub struct SuccessorList {
     /// Peers named as nearer predecessors that did not answer when asked,
     /// and until when not to ask them again.
     failed_candidates: Vec<(PeerId, Instant)>,
+    /// The peer whose answer named the nearer peer being asked now.
+    named_by: Option<PeerId>,
+    /// A peer known to be dead that the last answer named; see
+    /// [`SuccessorList::merge_answer`].
+    named_dead: Option<PeerId>,
     /// Whether the next check of a whole list asks an acquaintance rather
     /// than the first successor; see [`Ask::Acquaintance`].
     ask_acquaintance: bool,
@@ -195,6 +200,8 @@ impl SuccessorList {
             dead_memory,
             failed_candidates: Vec::new(),
             ask_acquaintance: false,
+            named_by: None,
+            named_dead: None,
         };
         list.set(initial.to_vec(), now);
         list.announced = list.peers();
@@ -353,19 +360,23 @@ impl SuccessorList {
         };
         self.refill = Refill::Idle;
         self.failed_candidates.retain(|&(_, until)| until > now);
-        // The nearest peer after this one that the answer reveals, if it
-        // is nearer than the first successor: the asked peer itself (a peer
-        // this one had missed), or its predecessor (nearer still).
+        // The nearest peer after this one that the answer names, if it is
+        // nearer than the first successor: the asked peer itself (a peer
+        // this one had missed), its predecessor (nearer still), or one of
+        // its successors (when the asked peer lies before this one, as an
+        // acquaintance of another ring may). It is asked before it is
+        // taken, so a peer named from stale memory (even one this peer has
+        // declared dead) costs one question and no more.
         let me = self.me;
         let distance = |peer: PeerId| clockwise_distance(me.0, peer.0);
         let bound = self.first().map_or(u8::MAX, distance);
         let nearest = [predecessor, Some(asked)]
             .into_iter()
             .flatten()
+            .chain(theirs.iter().copied())
             .filter(|&peer| {
                 peer != me
                     && (distance(peer) < bound || self.entries.is_empty())
-                    && !self.is_dead(peer)
                     && !self.failed_candidates.iter().any(|&(p, _)| p == peer)
             })
             .min_by_key(|&peer| distance(peer));
@@ -373,6 +384,7 @@ impl SuccessorList {
             if self.position(asked).is_some() {
                 self.merge_answer(asked, theirs, now);
             }
+            self.named_by = Some(asked);
             self.refill = Refill::Due {
                 at: now,
                 backoff,
@@ -380,14 +392,24 @@ impl SuccessorList {
             };
             return;
         }
-        if nearest.is_none() && self.position(asked).is_none() {
-            // A peer asked in passing (see `stabilize.rs`) that knows of
-            // nobody nearer than our first successor: nothing to learn.
-            self.refill = self.refill_after(now, backoff);
-            return;
-        }
+        // Otherwise the answer is merged. From a peer that is not a
+        // successor (an acquaintance, or a peer named dead that answered),
+        // that changes the list only if the peer or its list belongs among
+        // the nearest R.
         let was_empty = self.entries.is_empty();
         let (changed, complete) = self.merge_answer(asked, theirs, now);
+        if let Some(named) = self.named_dead.take() {
+            // A peer declared dead lately, that the answer names where it
+            // would be a successor: it may have come back (restarted, or
+            // resumed), so it is asked; if it answers, it is taken.
+            self.named_by = Some(asked);
+            self.refill = Refill::Due {
+                at: now,
+                backoff,
+                target: Some(named),
+            };
+            return;
+        }
         if complete {
             self.held_since = None;
         } else if was_empty && !self.entries.is_empty() {
@@ -421,11 +443,20 @@ impl SuccessorList {
         if let Refill::Asked { asked: a, backoff } = self.refill
             && a == asked
         {
-            if self.position(asked).is_none() && !self.entries.is_empty() {
-                // A nearer predecessor that was named but does not answer:
-                // not asked again for a while; the list stays as it is.
+            if self.position(asked).is_none() {
+                // A nearer peer that was named but does not answer: not
+                // asked again for a while. The peer that named it is asked
+                // again at once, to be taken if nobody nearer answers.
                 self.failed_candidates
-                    .push((asked, now + self.ping_interval * 2));
+                    .push((asked, now + self.ping_interval / 2));
+                if let Some(namer) = self.named_by.take().filter(|&namer| namer != asked) {
+                    self.refill = Refill::Due {
+                        at: now,
+                        backoff,
+                        target: Some(namer),
+                    };
+                    return;
+                }
             }
             self.refill = self.refill_after(now, backoff);
         }
@@ -604,6 +635,16 @@ impl SuccessorList {
             .iter()
             .copied()
             .take_while(|&peer| peer != me && distance(peer) > reach)
+            .collect();
+        // The peers the answer names that this one knows to be dead are
+        // left out, since the answer may be stale; the nearest of them is
+        // asked in a moment, in case it came back.
+        self.failed_candidates.retain(|&(_, until)| until > now);
+        self.named_dead = theirs.iter().copied().take(self.capacity).find(|&peer| {
+            self.is_dead(peer) && !self.failed_candidates.iter().any(|&(p, _)| p == peer)
+        });
+        let theirs: Vec<PeerId> = theirs
+            .into_iter()
             .filter(|&peer| !self.is_dead(peer))
             .collect();
         let last = theirs.last().copied().unwrap_or(asked);
@@ -1076,7 +1117,15 @@ mod tests {
             assert!(five.is_empty());
             assert_eq!(five.refill_target(), Ask::Peer(PeerId(predecessor)));
         }
-        // 14's predecessor was 9, which 5 knows to be dead.
+        // 14 names 9 as its predecessor, which 5 knows to be dead: it is
+        // asked all the same (a peer restarted would answer), does not
+        // answer, and 14 is asked again and taken.
+        five.refill_sent(PeerId(14));
+        five.neighbours_answered(PeerId(14), Some(PeerId(9)), &ids(&[19, 2]), start);
+        assert_eq!(five.refill_target(), Ask::Peer(PeerId(9)));
+        five.refill_sent(PeerId(9));
+        five.refill_failed(PeerId(9), start);
+        assert_eq!(five.refill_target(), Ask::Peer(PeerId(14)));
         five.refill_sent(PeerId(14));
         five.neighbours_answered(PeerId(14), Some(PeerId(9)), &ids(&[19, 2]), start);
         assert_eq!(five.peers(), ids(&[14, 19]));
