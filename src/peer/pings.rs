@@ -96,6 +96,7 @@ impl Peer {
     fn declare_dead(&mut self, dead: PeerId, now: Instant, out: &mut Vec<Action>) {
         out.push(Action::Print(Line::NoLongerAlive { peer: dead }));
         self.successors.remove_dead(dead, now);
+        self.acquaintances.lost(dead);
         if self.successors.is_empty() {
             if self.leaving.is_some() {
                 self.exit(0, out);
@@ -120,6 +121,7 @@ impl Peer {
             return;
         }
         for dead in self.successors.take_dropped_dead() {
+            self.acquaintances.lost(dead);
             out.push(Action::Print(Line::NoLongerAlive { peer: dead }));
         }
         if let Some(peers) = self.successors.take_announcement() {

@@ -37,12 +37,23 @@ use crate::ring::PeerId;
 /// others.
 const MAX_ACQUAINTANCES: usize = 16;
 
+/// How many lost successors are remembered: the last few successors this
+/// peer declared dead, which it goes on asking now and then.
+const MAX_LOST: usize = 4;
+
 /// The peers this one heard from lately (pings, questions, news), most
-/// recent last, and which of them was asked last.
+/// recent last, and the successors it lost lately. They are asked in turn,
+/// a lost successor every other time: if the network was cut in two, the
+/// successors lost when it was cut are the peers of the other side that
+/// lie right after this one, and asking them is how the two rings that
+/// formed meanwhile become one again once it heals.
 #[derive(Clone, Debug, Default)]
 pub struct Acquaintances {
     peers: Vec<PeerId>,
+    lost: Vec<PeerId>,
     asked: usize,
+    asked_lost: usize,
+    lost_next: bool,
 }
 
 impl Acquaintances {
@@ -55,17 +66,47 @@ impl Acquaintances {
         self.peers.push(peer);
     }
 
+    /// `peer`, a successor, was declared dead.
+    pub fn lost(&mut self, peer: PeerId) {
+        self.lost.retain(|&p| p != peer);
+        if self.lost.len() >= MAX_LOST {
+            self.lost.remove(0);
+        }
+        self.lost.push(peer);
+    }
+
+    /// `peer` answered: it is no longer lost.
+    pub fn found(&mut self, peer: PeerId) {
+        self.lost.retain(|&p| p != peer);
+        self.heard(peer);
+    }
+
     /// The next peer to ask, in turn, skipping those `skip` rules out.
     fn next(&mut self, skip: impl Fn(PeerId) -> bool) -> Option<PeerId> {
-        for _ in 0..self.peers.len() {
-            self.asked = (self.asked + 1) % self.peers.len();
-            let peer = self.peers[self.asked];
-            if !skip(peer) {
-                return Some(peer);
-            }
+        self.lost_next = !self.lost_next;
+        let lost = next_in_turn(&self.lost, &mut self.asked_lost, &skip);
+        if self.lost_next && lost.is_some() {
+            return lost;
         }
-        None
+        next_in_turn(&self.peers, &mut self.asked, &skip).or(lost)
     }
+}
+
+/// The next of `peers` after the one at `asked` that `skip` does not rule
+/// out, moving `asked` on.
+fn next_in_turn(
+    peers: &[PeerId],
+    asked: &mut usize,
+    skip: &impl Fn(PeerId) -> bool,
+) -> Option<PeerId> {
+    for _ in 0..peers.len() {
+        *asked = (*asked + 1) % peers.len();
+        let peer = peers[*asked];
+        if !skip(peer) {
+            return Some(peer);
+        }
+    }
+    None
 }
 
 impl Peer {
@@ -78,13 +119,11 @@ impl Peer {
             Ask::Peer(peer) => Some(peer),
             Ask::Acquaintance { or_else } => {
                 // The peers that pinged this one are among the acquaintances.
+                // A lost successor is asked even while its death is
+                // remembered: it may be alive on the other side of a cut.
                 let successors = &self.successors;
                 self.acquaintances
-                    .next(|peer| {
-                        peer == me
-                            || successors.is_dead(peer)
-                            || successors.position(peer).is_some()
-                    })
+                    .next(|peer| peer == me || successors.position(peer).is_some())
                     .or(or_else)
             }
         };
@@ -115,7 +154,7 @@ impl Peer {
                 predecessor,
                 successors,
             }) => {
-                self.acquaintances.heard(asked);
+                self.acquaintances.found(asked);
                 self.successors
                     .neighbours_answered(asked, predecessor, &successors, now)
             }
