@@ -38,6 +38,11 @@ pub const REPAIR_RETRY: Duration = Duration::from_millis(50);
 /// about to be declared dead; the list is announced as it is meanwhile.
 pub const HOLD_LIMIT: Duration = Duration::from_secs(5);
 
+/// How many named peers that did not answer are remembered at once. One
+/// question is asked at a time and each is forgotten after half an
+/// interval, so a handful is plenty; the limit only bounds the memory.
+const MAX_FAILED_CANDIDATES: usize = 8;
+
 /// A successor and what its answers say about it.
 #[derive(Clone, Debug, PartialEq)]
 struct Successor {
@@ -447,6 +452,10 @@ impl SuccessorList {
                 // A nearer peer that was named but does not answer: not
                 // asked again for a while. The peer that named it is asked
                 // again at once, to be taken if nobody nearer answers.
+                self.failed_candidates.retain(|&(_, until)| until > now);
+                if self.failed_candidates.len() >= MAX_FAILED_CANDIDATES {
+                    self.failed_candidates.remove(0);
+                }
                 self.failed_candidates
                     .push((asked, now + self.ping_interval / 2));
                 if let Some(namer) = self.named_by.take().filter(|&namer| namer != asked) {
