@@ -34,8 +34,10 @@ pub enum Request {
         from: PeerId,
         successors: Vec<PeerId>,
     },
-    /// `QUERY <from>`: which are your successors? Answered with
-    /// [`Reply::Successors`](super::Reply::Successors).
+    /// `QUERY <from>`: who are your neighbours? Answered with
+    /// [`Reply::Neighbours`](super::Reply::Neighbours) (the nearest
+    /// predecessor and the successors), [`Reply::Leaving`](super::Reply::Leaving)
+    /// by a peer that is leaving, or `ERROR not-ready`.
     Query { from: PeerId },
     /// `WATCH <from>`: keep this connection open for as long as you run.
     /// Answered with `OK`; after that nothing more is sent, and the

@@ -12,10 +12,13 @@
 //!   successor looks: pings, probes, verdicts and refills;
 //! - [`predecessors`]: the peers that ping this one;
 //! - [`outstanding`]: the requests this peer sent and awaits answers to;
-//! - [`membership`]: joining, welcoming, changes, leaving and rejoining;
+//! - [`joining`]: this peer's own joins, a newcomer's and a rejoin;
+//! - [`membership`]: the ring's side: welcoming, changes and leaving;
+//! - [`stabilize`]: the background repair: the questions that check and
+//!   refill the list, their answers, and the answer to `QUERY`;
 //! - [`routing`]: stores, requests and the files they move;
-//! - [`pings`]: the peer's side of the successor list (what a ping, a
-//!   verdict or a refill answer makes it do).
+//! - [`pings`]: the peer's side of the successor list (what a ping or a
+//!   verdict makes it do).
 //!
 //! `handle` only dispatches to them. Time is handled the same way for every
 //! part: each says what it has due next and when ([`Peer::next_deadline`]

@@ -7,8 +7,9 @@
 //!   sender's successors the receiver is, so every peer knows which peers
 //!   ping it as their first successor, and names the nearest of them as its
 //!   predecessor (see `predecessors.rs`).
-//! - *Stabilize*: once a ping interval (and at once when the list is
-//!   short), a peer asks its first successor `QUERY`, and the answer
+//! - *Stabilize*: every half interval, in turn, a peer asks its first
+//!   successor and an acquaintance `QUERY` (its first successor at once
+//!   when the list is short), and the answer
 //!   `NEIGHBOURS <predecessor> <successors>` says two things. If that
 //!   predecessor lies between the two of them, it is a peer this one has
 //!   missed (a newcomer whose welcome went astray, a peer restarted, one
@@ -21,8 +22,13 @@
 //!   turn. Each answer names a peer nearer after it, or confirms one, so
 //!   the search walks towards its true successor and ends there.
 //!
-//! A peer asks one question at a time, so the repair costs one TCP
-//! exchange per interval per peer while nothing changes.
+//! - Every other acquaintance asked is one of the last few successors
+//!   this peer declared dead, so that two rings formed while the network
+//!   was cut in two become one again once it heals (see [`Acquaintances`]).
+//!
+//! A peer asks one question at a time, so the repair costs two TCP
+//! exchanges per interval per peer while nothing changes: one with its
+//! first successor, one with an acquaintance.
 
 use std::time::Instant;
 
@@ -32,9 +38,9 @@ use super::{Action, ConnectionId, NoAnswer, Peer, Phase, reply};
 use crate::message::{ErrorReason, Reply, Request};
 use crate::ring::PeerId;
 
-/// How many peers heard from are remembered for a peer that loses every
-/// successor. A handful is enough: any live peer of the ring leads to the
-/// others.
+/// How many peers heard from are remembered, to be asked every other
+/// check and by a peer that loses every successor. A handful is enough:
+/// any live peer of the ring leads to the others.
 const MAX_ACQUAINTANCES: usize = 16;
 
 /// How many lost successors are remembered: the last few successors this

@@ -371,7 +371,8 @@ impl SuccessorList {
         // its successors (when the asked peer lies before this one, as an
         // acquaintance of another ring may). It is asked before it is
         // taken, so a peer named from stale memory (even one this peer has
-        // declared dead) costs one question and no more.
+        // declared dead) costs one question a check and is never taken
+        // unless it answers.
         let me = self.me;
         let distance = |peer: PeerId| clockwise_distance(me.0, peer.0);
         let bound = self.first().map_or(u8::MAX, distance);
@@ -709,9 +710,10 @@ impl SuccessorList {
     }
 
     /// When to ask next, after an answer that changed nothing or after no
-    /// answer. A whole list is checked once a ping interval (the background
-    /// repair); a short or empty one is asked about again after `backoff`,
-    /// which doubles each time, up to an interval.
+    /// answer. A whole list is checked every half interval, the first
+    /// successor and an acquaintance in turn (the background repair); a
+    /// short or empty one is asked about again after `backoff`, which
+    /// doubles each time, up to an interval.
     fn refill_after(&mut self, now: Instant, backoff: Duration) -> Refill {
         if self.entries.len() >= self.capacity {
             // The first successor and an acquaintance in turn, each once an
