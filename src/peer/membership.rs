@@ -262,7 +262,10 @@ impl Peer {
         self.successors.take_newcomer(newcomer, now);
         self.welcomed
             .retain(|&(peer, _, until)| peer != newcomer && until > now);
-        self.welcomed.truncate(MAX_RECENT_WELCOMES - 1);
+        if self.welcomed.len() >= MAX_RECENT_WELCOMES {
+            // The oldest is forgotten first.
+            self.welcomed.remove(0);
+        }
         self.welcomed.push((newcomer, welcome, now + JOIN_TIMEOUT));
 
         // The predecessor at position k holds us at position k and the
@@ -287,7 +290,10 @@ impl Peer {
                     self.send_change(peer, now, out);
                     told.push(peer);
                 }
-                None => self.owed_changes.push(position),
+                // Each position is owed at most one change: the one it is
+                // told carries the list as it is then.
+                None if !self.owed_changes.contains(&position) => self.owed_changes.push(position),
+                None => {}
             }
         }
     }

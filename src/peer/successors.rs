@@ -39,7 +39,7 @@ pub const REPAIR_RETRY: Duration = Duration::from_millis(50);
 pub const HOLD_LIMIT: Duration = Duration::from_secs(5);
 
 /// How many named peers that did not answer are remembered at once. One
-/// question is asked at a time and each is forgotten after half an
+/// question is asked at a time and each is forgotten after an
 /// interval, so a handful is plenty; the limit only bounds the memory.
 const MAX_FAILED_CANDIDATES: usize = 8;
 
@@ -364,6 +364,9 @@ impl SuccessorList {
             return;
         };
         self.refill = Refill::Idle;
+        // A walk towards a nearer peer sets this again below; an answer
+        // that ends the walk ends what it named.
+        self.named_by = None;
         self.failed_candidates.retain(|&(_, until)| until > now);
         // The nearest peer after this one that the answer names, if it is
         // nearer than the first successor: the asked peer itself (a peer
@@ -458,7 +461,7 @@ impl SuccessorList {
                     self.failed_candidates.remove(0);
                 }
                 self.failed_candidates
-                    .push((asked, now + self.ping_interval / 2));
+                    .push((asked, now + self.ping_interval));
                 if let Some(namer) = self.named_by.take().filter(|&namer| namer != asked) {
                     self.refill = Refill::Due {
                         at: now,
