@@ -97,6 +97,20 @@ fn fast_churn() {
 }
 
 #[test]
+fn lookups_are_typed_and_counted_during_churn() {
+    let outcome = sim::run_seed(RunConfig {
+        seed: 7,
+        peers: 16,
+        scenario: Some(Scenario::ChurnMedium),
+        trace: TraceConfig::OFF,
+    });
+    let tally = &outcome.result.lookups;
+    assert!(tally.churn_events > 0, "no churn happened: {tally:?}");
+    assert!(tally.lookups > 0, "no lookup was counted: {tally:?}");
+    assert!(tally.failed() <= tally.lookups, "{tally:?}");
+}
+
+#[test]
 fn adjacent_failures_at_r3_and_more_leave_no_gap() {
     check(Scenario::AdjacentKillsWide, TEACHING, 3);
     check(Scenario::AdjacentKillsWide, 24, 3);
@@ -139,4 +153,5 @@ fn the_same_seed_replays_the_same_run() {
     assert_eq!(first.result.events, second.result.events);
     assert_eq!(first.result.violations, second.result.violations);
     assert_eq!(first.result.convergence, second.result.convergence);
+    assert_eq!(first.result.lookups, second.result.lookups);
 }

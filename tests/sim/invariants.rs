@@ -1,7 +1,6 @@
 //! What must hold in every run, and the figures measured on the way.
 //!
-//! The bounds are named constants here, in one place, so that they can be
-//! set to what the specification derives. A run records every violation
+//! The bounds are here, in one place, as the specification derives them. A run records every violation
 //! with its virtual time; the figures (how long the ring took to converge,
 //! how long each failure took to be detected) are recorded whether or not
 //! they are within their bounds, so the report shows how much room is left.
@@ -11,9 +10,7 @@ use std::time::Duration;
 
 use p2p::ring::{FileName, PeerId};
 
-/// How many ping intervals after the last fault every live member must
-/// have exactly the next R live members as its successors.
-pub const CONVERGENCE_BOUND_INTERVALS: u32 = 20;
+use super::faults::Fault;
 
 /// How long after a kill each peer that held the dead peer in its list
 /// must have declared it dead. The specification says 40 ms plus
@@ -26,6 +23,75 @@ pub const KILL_DETECTION_BOUND: Duration = Duration::from_millis(250);
 /// stall tolerance for the simulated latencies.
 pub fn freeze_detection_bound(ping_interval: Duration) -> Duration {
     ping_interval + Duration::from_millis(1500) + Duration::from_millis(250)
+}
+
+/// How many successors declared dead a peer remembers to ask again, one
+/// every other acquaintance check, so that two rings formed during a
+/// partition merge once it heals (`spec/protocol.md`, "The background
+/// repair").
+pub const MAX_LOST: u32 = 4;
+
+/// How long after the last fault every live member must have exactly the
+/// next R live members as its successors: the bound that
+/// `spec/protocol.md` derives under "The convergence bound",
+///
+/// ```text
+/// B = D + (R + 2) × T + 0.5 T
+/// ```
+///
+/// where T is the ping interval, R the successor count, D the time to
+/// declare dead the peers that the faults of the run leave failed, and
+/// half an interval covers the round trips of the checks. After a
+/// partition each peer may have to wait for its turn to ask its lost
+/// successors, one every other check among up to `MAX_LOST`, so the
+/// bound grows by 2 × `MAX_LOST` intervals.
+///
+/// No term covers the never-answered limit (ten intervals, at least
+/// 30 s): the simulator restarts a peer only with an init line naming
+/// live members (see `World::restart`), so no list names a peer that was
+/// never there.
+pub fn convergence_bound(
+    faults: &[(Duration, Fault)],
+    successor_count: usize,
+    ping_interval: Duration,
+) -> Duration {
+    let detection = faults
+        .iter()
+        .map(|(_, fault)| detection_time(fault, ping_interval))
+        .max()
+        .unwrap_or(Duration::ZERO);
+    let partitioned = faults
+        .iter()
+        .any(|(_, fault)| matches!(fault, Fault::Partition(_)));
+    let lost_turns = if partitioned { 2 * MAX_LOST } else { 0 };
+    let checks = lost_turns + successor_count as u32 + 2;
+    detection + ping_interval * checks + ping_interval / 2
+}
+
+/// D for one fault: how long the peers may take to declare dead the peer
+/// it leaves failed, if any.
+fn detection_time(fault: &Fault, ping_interval: Duration) -> Duration {
+    match fault {
+        // A process that ends is found through its refusing port; a peer
+        // that quits may end before all its predecessors heard its LEAVE,
+        // and is then found the same way.
+        Fault::Kill(_) | Fault::KillRandom | Fault::Quit(_) | Fault::QuitRandom => {
+            KILL_DETECTION_BOUND
+        }
+        // A peer silent but not ended (frozen, cut off, or whose datagrams
+        // are lost) is found by its pings only.
+        Fault::Freeze { .. } | Fault::Partition(_) | Fault::Heal | Fault::SetLoss(_) => {
+            freeze_detection_bound(ping_interval)
+        }
+        // A peer that starts or comes back leaves nobody failed; a forged
+        // request neither (the repair checks it with the peer it names).
+        Fault::Resume(_)
+        | Fault::Restart(_)
+        | Fault::RestartRandom
+        | Fault::Join(_)
+        | Fault::JoinRandom
+        | Fault::Forge { .. } => Duration::ZERO,
+    }
 }
 
 /// How long a `Store` typed in a settled ring may take to be accepted by

@@ -20,6 +20,7 @@
 //! - [`scenarios`]: the named scenarios, each planned from a seed;
 //! - [`world`]: the peers, the event queue and the virtual clock;
 //! - [`invariants`]: what must hold, with its bounds, and the figures;
+//! - [`lookups`]: the lookups typed during churn, and how many fail;
 //! - [`trace`]: what happened, for debugging a seed;
 //! - [`report`]: what `make sim` prints.
 //!
@@ -31,6 +32,7 @@
 pub mod faults;
 pub mod files;
 pub mod invariants;
+pub mod lookups;
 pub mod network;
 pub mod report;
 pub mod rng;

@@ -1,5 +1,6 @@
-//! What `make sim` prints: figures by scenario, then every violation with
-//! the command that replays it, then one summary line.
+//! What `make sim` prints: figures by scenario, the failed lookups against
+//! the churn rate, then every violation with the command that replays it,
+//! then one summary line.
 //!
 //! Standard output depends only on the seeds, so the same seeds print the
 //! same bytes; what depends on the machine (how many events a second it
@@ -10,9 +11,8 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::Outcome;
-use super::invariants::{
-    CONVERGENCE_BOUND_INTERVALS, Failure, KILL_DETECTION_BOUND, freeze_detection_bound,
-};
+use super::invariants::{Failure, KILL_DETECTION_BOUND, freeze_detection_bound};
+use super::lookups::{LOOKUP_TIMEOUT, LookupTally};
 use super::scenarios::{PING_INTERVAL, Scenario};
 
 /// At most this many violations of one seed are printed; the count says
@@ -68,6 +68,7 @@ pub fn render(outcomes: &[Outcome], request: Request) -> String {
     for (scenario, runs) in &by_scenario {
         render_scenario(&mut out, *scenario, runs);
     }
+    render_lookups(&mut out, &by_scenario);
     let mut violations = 0;
     for outcome in outcomes {
         violations += outcome.result.violations.len();
@@ -97,18 +98,28 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
         runs.len()
     );
     let interval = PING_INTERVAL.as_secs_f64();
+    let bound = bound_in_intervals(runs, interval);
     let convergence: Vec<f64> = runs
         .iter()
         .filter_map(|o| o.result.convergence)
         .map(|d| d.as_secs_f64() / interval)
         .collect();
     let converged = convergence.len();
+    // What is left of each seed's own bound, since the bound may differ
+    // between seeds; below zero, a seed exceeded it.
+    let least_room = runs
+        .iter()
+        .filter_map(|o| {
+            let measured = o.result.convergence?;
+            Some((o.result.convergence_bound.as_secs_f64() - measured.as_secs_f64()) / interval)
+        })
+        .fold(f64::INFINITY, f64::min);
     match Figures::of(convergence) {
         Some(f) => {
             let _ = writeln!(
                 out,
                 "  convergence after the last fault: median {:.2}, p99 {:.2}, worst {:.2} \
-                 intervals (bound {CONVERGENCE_BOUND_INTERVALS}; {converged} of {} seeds \
+                 intervals (bound {bound}; least room {least_room:.2}; {converged} of {} seeds \
                  converged)",
                 f.median,
                 f.p99,
@@ -119,8 +130,7 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
         None => {
             let _ = writeln!(
                 out,
-                "  convergence after the last fault: no seed converged (bound \
-                 {CONVERGENCE_BOUND_INTERVALS} intervals)"
+                "  convergence after the last fault: no seed converged (bound {bound} intervals)"
             );
         }
     }
@@ -169,6 +179,63 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
             ),
         };
         let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The failed lookups against the churn rate, one line a churn scenario
+/// (see `lookups.rs`); nothing when the batch has no churn.
+fn render_lookups(out: &mut String, by_scenario: &BTreeMap<Scenario, Vec<&Outcome>>) {
+    let mut lines = Vec::new();
+    for (scenario, runs) in by_scenario {
+        let mut tally = LookupTally::default();
+        for outcome in runs {
+            tally.add(&outcome.result.lookups);
+        }
+        if tally.churn_window.is_zero() {
+            continue;
+        }
+        let intervals = tally.churn_window.as_secs_f64() / PING_INTERVAL.as_secs_f64();
+        let rate = f64::from(tally.churn_events) / intervals;
+        let share = 100.0 * f64::from(tally.failed()) / f64::from(tally.lookups.max(1));
+        lines.push(format!(
+            "  {}: {rate:.2} churn events per interval, {} lookups, {} failed ({share:.2}%): \
+             {} unanswered, {} answered not found; {} not counted (the requester ended first)",
+            scenario.name(),
+            tally.lookups,
+            tally.failed(),
+            tally.timed_out,
+            tally.wrong_peer,
+            tally.requester_ended
+        ));
+    }
+    if lines.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "failed lookups against churn: Requests typed at random live members during the churn, \
+         for files the responsible peer holds; failed if unanswered within {} s or answered \
+         not found (churn events: joins, restarts, kills, quits):",
+        LOOKUP_TIMEOUT.as_secs()
+    );
+    for line in lines {
+        let _ = writeln!(out, "{line}");
+    }
+}
+
+/// The convergence bound of a scenario's runs, in intervals: one figure,
+/// or the range when the successor count differs between seeds.
+fn bound_in_intervals(runs: &[&Outcome], interval: f64) -> String {
+    let bounds: Vec<f64> = runs
+        .iter()
+        .map(|o| o.result.convergence_bound.as_secs_f64() / interval)
+        .collect();
+    let least = bounds.iter().copied().fold(f64::INFINITY, f64::min);
+    let most = bounds.iter().copied().fold(0.0, f64::max);
+    if most - least < 0.005 {
+        format!("{most:.2}")
+    } else {
+        format!("{least:.2} to {most:.2}, by R")
     }
 }
 

@@ -19,6 +19,7 @@ use p2p::ring::PeerId;
 
 use super::faults::Fault;
 use super::invariants::Keep;
+use super::lookups::LOOKUPS_PER_INTERVAL;
 use super::network::NetworkConfig;
 use super::rng::Rng;
 
@@ -124,6 +125,15 @@ pub enum Probe {
     RequestAt(u8),
 }
 
+/// The churn of a churn scenario, and the lookups typed during it.
+#[derive(Clone, Debug)]
+pub struct Churn {
+    pub start: Duration,
+    pub window: Duration,
+    /// When each lookup is typed, in time order.
+    pub lookups: Vec<Duration>,
+}
+
 /// Everything a run needs to know about its scenario.
 #[derive(Clone, Debug)]
 pub struct Plan {
@@ -141,6 +151,8 @@ pub struct Plan {
     pub checks_false_deaths: bool,
     /// Random kills and quits leave at least this many members.
     pub min_live: usize,
+    /// Set for the churn scenarios only.
+    pub churn: Option<Churn>,
 }
 
 impl Plan {
@@ -170,6 +182,7 @@ impl Plan {
             no_gap_from: None,
             checks_false_deaths: true,
             min_live: 4,
+            churn: None,
         };
         let n = plan.ring.len();
         let at = |i: usize| plan.ring[i % n];
@@ -261,6 +274,11 @@ impl Plan {
                 plan.successor_count = 2 + rng.index(2);
                 plan.min_live = plan.successor_count + 2;
                 plan.faults = churn(fault_at, per_second, rng);
+                plan.churn = Some(Churn {
+                    start: fault_at,
+                    window: FAULT_WINDOW,
+                    lookups: lookup_times(fault_at, FAULT_WINDOW, plan.ping_interval, rng),
+                });
             }
             Scenario::AdjacentKillsWide => {
                 plan.successor_count = 3 + rng.index(2);
@@ -343,6 +361,23 @@ fn churn(start: Duration, per_second: f64, rng: &mut Rng) -> Vec<(Duration, Faul
         };
         faults.push((start + Duration::from_secs_f64(at), fault));
     }
+}
+
+/// When the lookups of a churn are typed: `LOOKUPS_PER_INTERVAL` an
+/// interval on average, at random times over the window from `start`.
+fn lookup_times(
+    start: Duration,
+    window: Duration,
+    interval: Duration,
+    rng: &mut Rng,
+) -> Vec<Duration> {
+    let count =
+        (window.as_secs_f64() / interval.as_secs_f64()).round() as u32 * LOOKUPS_PER_INTERVAL;
+    let mut times: Vec<Duration> = (0..count)
+        .map(|_| start + rng.duration_between(Duration::ZERO, window))
+        .collect();
+    times.sort();
+    times
 }
 
 /// Two groups: either two arcs of the ring (the cut of a network between

@@ -33,10 +33,11 @@ use p2p::ring::{FileName, PeerId};
 use super::faults::Fault;
 use super::files::{Directory, FILE_SIZE, file_named};
 use super::invariants::{
-    CONVERGENCE_BOUND_INTERVALS, Convergence, Detection, Failure, KILL_DETECTION_BOUND, Monitor,
-    REQUEST_BOUND, RequestProbe, STORE_BOUND, StoreProbe, false_death_grace,
-    freeze_detection_bound, hop_limit, settle_time,
+    Convergence, Detection, Failure, KILL_DETECTION_BOUND, Monitor, REQUEST_BOUND, RequestProbe,
+    STORE_BOUND, StoreProbe, convergence_bound, false_death_grace, freeze_detection_bound,
+    hop_limit, settle_time,
 };
+use super::lookups::{LOOKUP_TIMEOUT, Lookup, LookupEnd, LookupTally};
 use super::network::{NetworkConfig, Partition, address_of, peer_at};
 use super::rng::Rng;
 use super::scenarios::{Plan, Probe};
@@ -62,7 +63,13 @@ pub struct RunResult {
     /// How long after the last fault the ring was converged for good, if
     /// it was.
     pub convergence: Option<Duration>,
+    /// The bound it had to converge within, derived for this run's faults
+    /// and successor count.
+    pub convergence_bound: Duration,
     pub detections: Vec<Detection>,
+    /// The lookups typed during churn and how they ended (all zero but in
+    /// the churn scenarios).
+    pub lookups: LookupTally,
     pub violations: Vec<super::invariants::Violation>,
     pub trace: Trace,
 }
@@ -169,6 +176,9 @@ enum Check {
     Requests,
     /// The requests must have been answered; the run ends.
     ProbesDone,
+    /// A lookup typed during churn must have been answered by now, or it
+    /// has failed.
+    LookupDeadline(usize),
 }
 
 /// One entry of the event queue.
@@ -204,6 +214,8 @@ enum Pending {
     },
     Fault(Fault),
     Check(Check),
+    /// A lookup is typed during churn.
+    Lookup,
 }
 
 struct Scheduled {
@@ -261,9 +273,14 @@ pub struct World {
     /// The most peers running at once, for the hop limit.
     most_peers: usize,
     last_fault: Duration,
+    /// How long after the last fault the ring must have converged.
+    convergence_bound: Duration,
     end_at: Duration,
     settled: bool,
     convergence_failed: bool,
+    /// The lookups typed during churn, and the churn events carried out.
+    lookups: Vec<Lookup>,
+    churn_events: u32,
 }
 
 impl World {
@@ -278,8 +295,9 @@ impl World {
             .max()
             .unwrap_or(Duration::ZERO);
         let interval = plan.ping_interval;
+        let convergence_bound = convergence_bound(&plan.faults, plan.successor_count, interval);
         let end_at = last_fault
-            + interval * CONVERGENCE_BOUND_INTERVALS
+            + convergence_bound
             + settle_time(interval)
             + STORE_BOUND
             + REQUEST_BOUND
@@ -308,9 +326,12 @@ impl World {
             events: 0,
             most_peers: 0,
             last_fault,
+            convergence_bound,
             end_at,
             settled: false,
             convergence_failed: false,
+            lookups: Vec::new(),
+            churn_events: 0,
         }
     }
 
@@ -324,10 +345,18 @@ impl World {
             }
             self.schedule_at(at, Pending::Fault(fault));
         }
-        let interval = self.plan.ping_interval;
+        let lookup_times = self
+            .plan
+            .churn
+            .as_ref()
+            .map(|churn| churn.lookups.clone())
+            .unwrap_or_default();
+        for at in lookup_times {
+            self.schedule_at(at, Pending::Lookup);
+        }
         self.schedule_at(self.last_fault, Pending::Check(Check::Settle));
         self.schedule_at(
-            self.last_fault + interval * CONVERGENCE_BOUND_INTERVALS,
+            self.last_fault + self.convergence_bound,
             Pending::Check(Check::ConvergenceDeadline),
         );
         let mut violations_seen = 0;
@@ -358,9 +387,17 @@ impl World {
             .convergence
             .correct_since
             .map(|since| since.saturating_sub(self.last_fault));
+        let churn_window = self
+            .plan
+            .churn
+            .as_ref()
+            .map_or(Duration::ZERO, |churn| churn.window);
+        let lookups = LookupTally::count(&self.lookups, self.churn_events, churn_window);
         RunResult {
             events: self.events,
+            lookups,
             convergence,
+            convergence_bound: self.convergence_bound,
             detections: self.monitor.detections,
             violations: self.monitor.violations,
             trace: self.trace,
@@ -456,6 +493,7 @@ impl World {
             } => self.watch_probe(watcher, incarnation, watched, watch),
             Pending::Fault(fault) => self.apply_fault(fault),
             Pending::Check(check) => self.check(check),
+            Pending::Lookup => self.type_lookup(),
         }
     }
 
@@ -769,9 +807,15 @@ impl World {
                     .on_declared_dead(self.now, id, dead, live, dead_now);
             }
             Line::StoreAccepted { file } => self.monitor.on_store_accepted(self.now, id, file),
-            Line::FileReceived { file }
-            | Line::FileStoredHere { file }
-            | Line::FileNotFound { file, .. } => self.monitor.on_request_answered(id, file),
+            Line::FileReceived { file } => {
+                self.monitor.on_request_answered(id, file);
+                self.end_lookup(id, file, LookupEnd::Found);
+            }
+            Line::FileStoredHere { file } => self.monitor.on_request_answered(id, file),
+            Line::FileNotFound { file, peer } => {
+                self.monitor.on_request_answered(id, file);
+                self.end_lookup(id, file, LookupEnd::WrongPeer(peer));
+            }
             _ => {}
         }
     }
@@ -1192,11 +1236,13 @@ impl World {
             Fault::Forge { at, request } => self.forge(at, request),
             Fault::KillRandom => {
                 if let Some(peer) = self.random_victim() {
+                    self.count_churn_event();
                     self.kill(peer);
                 }
             }
             Fault::QuitRandom => {
                 if let Some(peer) = self.random_victim() {
+                    self.count_churn_event();
                     self.trace.record(self.now, || {
                         format!("peer {:>3} is told to quit", peer.to_string())
                     });
@@ -1210,6 +1256,7 @@ impl World {
                     .collect();
                 if !unused.is_empty() {
                     let peer = self.rng.pick(&unused);
+                    self.count_churn_event();
                     self.join(peer);
                 }
             }
@@ -1222,11 +1269,20 @@ impl World {
                     .collect();
                 if !killed.is_empty() {
                     let peer = self.rng.pick(&killed);
+                    self.count_churn_event();
                     self.restart(peer);
                 }
             }
         }
         self.rebuild_convergence();
+    }
+
+    /// Counts a join, kill, quit or restart of a churn scenario, for the
+    /// rate the lookup figures are set against.
+    fn count_churn_event(&mut self) {
+        if self.plan.churn.is_some() {
+            self.churn_events += 1;
+        }
     }
 
     /// A live member that may be killed or may quit, keeping the ring at
@@ -1304,6 +1360,10 @@ impl World {
         if self.process(peer) != Process::Dead {
             return;
         }
+        // The init line names the next two live members, never a peer that
+        // has died since: a successor that never answers would be dropped
+        // only after the never-answered limit (ten intervals, at least
+        // 30 s), which the convergence bound does not cover.
         let live = self.convergence.live();
         let after: Vec<PeerId> = live
             .iter()
@@ -1393,8 +1453,9 @@ impl World {
             Check::ConvergenceDeadline => {
                 if self.convergence.correct_since.is_none() && !self.settled {
                     let what = format!(
-                        "not converged {CONVERGENCE_BOUND_INTERVALS} intervals after the last \
-                         fault (at {:.3} s): {}",
+                        "not converged {:.2} intervals after the last fault (at {:.3} s): {}",
+                        self.convergence_bound.as_secs_f64()
+                            / self.plan.ping_interval.as_secs_f64(),
                         self.last_fault.as_secs_f64(),
                         self.describe_wrong_lists()
                     );
@@ -1404,6 +1465,7 @@ impl World {
                 }
             }
             Check::Requests => self.check_stores_and_type_requests(),
+            Check::LookupDeadline(index) => self.check_lookup(index),
             Check::ProbesDone => {
                 let unanswered: Vec<RequestProbe> = self
                     .monitor
@@ -1504,7 +1566,8 @@ impl World {
             };
             let file = file_named(number as u16);
             let used = self.monitor.stores.iter().any(|probe| probe.file == file)
-                || self.monitor.requests.iter().any(|probe| probe.file == file);
+                || self.monitor.requests.iter().any(|probe| probe.file == file)
+                || self.lookups.iter().any(|lookup| lookup.file == file);
             if !used {
                 return file;
             }
@@ -1587,6 +1650,93 @@ impl World {
             answered: false,
         });
         self.step(origin, Event::Typed(Command::Request(file)));
+    }
+
+    // ---- Lookups during churn (see `lookups.rs`).
+
+    /// Types a `Request` at a random live member for a file that the peer
+    /// responsible for it holds: the simulator puts a fresh file, whose
+    /// hash falls in that peer's arc, in its directory.
+    fn type_lookup(&mut self) {
+        let live = self.convergence.live().to_vec();
+        if live.len() < 2 {
+            return;
+        }
+        let index = self.rng.index(live.len());
+        let holder = live[index];
+        let before = live[(index + live.len() - 1) % live.len()];
+        // The holder's arc runs from just after the member before it up to
+        // itself, round through 255 and 0 if need be.
+        let arc = usize::from(holder.0.wrapping_sub(before.0)).max(1);
+        let offset = self.rng.index(arc) as u8;
+        let position = before.0.wrapping_add(1).wrapping_add(offset);
+        let Some(file) = self.unused_file_at(position) else {
+            return;
+        };
+        let others: Vec<PeerId> = live.into_iter().filter(|&p| p != holder).collect();
+        let origin = self.rng.pick(&others);
+        self.slot(holder).directory.add(file);
+        let number = self.lookups.len();
+        self.lookups.push(Lookup {
+            file,
+            origin,
+            origin_incarnation: self.slot(origin).incarnation,
+            holder,
+            typed_at: self.now,
+            end: None,
+        });
+        self.trace.record(self.now, || {
+            format!("lookup: Request {file} typed at peer {origin}; peer {holder} holds it")
+        });
+        self.schedule(
+            LOOKUP_TIMEOUT,
+            Pending::Check(Check::LookupDeadline(number)),
+        );
+        self.step(origin, Event::Typed(Command::Request(file)));
+    }
+
+    /// A file whose hash is `position` and that no probe or lookup of this
+    /// run has used yet, if one is left (there are 39 or 40 a position).
+    fn unused_file_at(&mut self, position: u8) -> Option<FileName> {
+        let turns = (9_999 - u64::from(position)) / 256;
+        let first_turn = self.rng.below(turns + 1);
+        (0..=turns)
+            .map(|step| (first_turn + step) % (turns + 1))
+            .map(|turn| file_named((u64::from(position) + 256 * turn) as u16))
+            .find(|&file| {
+                !self.lookups.iter().any(|lookup| lookup.file == file)
+                    && !self.monitor.stores.iter().any(|probe| probe.file == file)
+                    && !self.monitor.requests.iter().any(|probe| probe.file == file)
+            })
+    }
+
+    /// The requester `peer` printed an answer about `file`: it ends the
+    /// lookup, if one is waiting for it there.
+    fn end_lookup(&mut self, peer: PeerId, file: FileName, end: LookupEnd) {
+        let incarnation = self.slot(peer).incarnation;
+        if let Some(lookup) = self.lookups.iter_mut().find(|lookup| {
+            lookup.file == file
+                && lookup.origin == peer
+                && lookup.origin_incarnation == incarnation
+                && lookup.end.is_none()
+        }) {
+            lookup.end = Some(end);
+        }
+    }
+
+    fn check_lookup(&mut self, index: usize) {
+        let lookup = &self.lookups[index];
+        if lookup.end.is_some() {
+            return;
+        }
+        let origin = self.slot(lookup.origin);
+        let origin_runs =
+            origin.incarnation == lookup.origin_incarnation && origin.process != Process::Dead;
+        self.lookups[index].end = Some(if origin_runs {
+            LookupEnd::TimedOut
+        } else {
+            LookupEnd::RequesterEnded
+        });
     }
 }
 
