@@ -29,6 +29,11 @@ pub const JOIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// How soon a `JOIN` whose connection failed is sent again.
 pub const JOIN_RETRY: Duration = Duration::from_millis(250);
 
+/// How long a newcomer whose `JOIN` was delivered waits for its welcome
+/// before sending the `JOIN` again. A welcome takes a few round trips, so a
+/// second means the request was lost further on.
+pub const JOIN_RESEND: Duration = Duration::from_secs(1);
+
 /// How long a peer that is joining again waits between attempts.
 pub const REJOIN_RETRY: Duration = Duration::from_secs(1);
 
@@ -140,6 +145,12 @@ impl Peer {
             return;
         };
         match answer {
+            // Delivered. If no welcome comes soon, the request was lost on
+            // its way round the ring (a peer passed it to a successor that
+            // had just died), and it is sent again.
+            Ok(Reply::Ok) if now + JOIN_RESEND < attempt.give_up_at => {
+                attempt.send_at = Some(now + JOIN_RESEND);
+            }
             Ok(Reply::Ok) => {}
             // The connection failed, so the request may not have arrived:
             // ask again in a moment, while the attempt lasts.

@@ -86,9 +86,11 @@ struct Silence {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Evidence {
     Pings,
-    /// The port refused a connection at `at`.
+    /// The port refused a connection at `at`; `first_seq` is the number
+    /// of the first ping sent after that.
     PortClosed {
         at: Instant,
+        first_seq: u32,
     },
 }
 
@@ -191,12 +193,29 @@ impl Liveness {
         self.silence = None;
     }
 
+    /// Whether a `PONG` with this number says the successor is alive. Once
+    /// its port has refused a connection, only an answer to a ping sent
+    /// after that counts: a `PONG` still on its way when the process died
+    /// (it answered just before) proves nothing about it now.
+    pub fn counts_pong(&self, seq: u32) -> bool {
+        match self.evidence {
+            Evidence::Pings => true,
+            // Numbers wrap; a ping is "after" when it is less than half the
+            // number space ahead.
+            Evidence::PortClosed { first_seq, .. } => seq.wrapping_sub(first_seq) < u32::MAX / 2,
+        }
+    }
+
     /// Its port refused a connection: probe at once, and decide fast.
-    pub fn port_closed(&mut self, now: Instant) {
+    /// `next_seq` is the number the next ping will carry.
+    pub fn port_closed(&mut self, now: Instant, next_seq: u32) {
         if matches!(self.evidence, Evidence::PortClosed { .. }) {
             return;
         }
-        self.evidence = Evidence::PortClosed { at: now };
+        self.evidence = Evidence::PortClosed {
+            at: now,
+            first_seq: next_seq,
+        };
         if let Some(silence) = &mut self.silence {
             silence.next_probe = silence.next_probe.min(now);
         }
@@ -218,7 +237,7 @@ impl Liveness {
         }
         let Some(silence) = self.silence else {
             return match self.evidence {
-                Evidence::PortClosed { at } => Some((at, Check::Probe)),
+                Evidence::PortClosed { at, .. } => Some((at, Check::Probe)),
                 Evidence::Pings => None,
             };
         };
@@ -268,7 +287,7 @@ mod tests {
         let start = Instant::now();
         let mut liveness = Liveness::new();
         liveness.ping_sent(start);
-        liveness.port_closed(start);
+        liveness.port_closed(start, 0);
         assert_eq!(liveness.next_check(GRACE), None);
         liveness.ping_sent(start + ms(1000));
         liveness.ping_sent(start + ms(2000));
@@ -297,7 +316,7 @@ mod tests {
         let start = Instant::now();
         let mut liveness = Liveness::new();
         liveness.answered();
-        liveness.port_closed(start);
+        liveness.port_closed(start, 0);
         assert_eq!(liveness.next_check(GRACE), Some((start, Check::Probe)));
         let dead = verdict_time(&mut liveness, start + ms(1000)).expect("a verdict");
         assert!(dead - start <= ms(50), "{:?}", dead - start);
@@ -311,7 +330,7 @@ mod tests {
         liveness.answered();
         liveness.ping_sent(start);
         let closed = start + ms(100);
-        liveness.port_closed(closed);
+        liveness.port_closed(closed, 0);
         assert_eq!(liveness.next_check(GRACE), Some((closed, Check::Probe)));
         let dead = verdict_time(&mut liveness, start + ms(1000)).expect("a verdict");
         // Three unanswered pings are still needed: the probes at 100 and 110 ms.
@@ -319,11 +338,23 @@ mod tests {
     }
 
     #[test]
+    fn a_pong_to_a_ping_sent_before_the_port_closed_does_not_count() {
+        let start = Instant::now();
+        let mut liveness = Liveness::new();
+        liveness.answered();
+        liveness.ping_sent(start);
+        liveness.port_closed(start + ms(1), 8);
+        assert!(!liveness.counts_pong(7));
+        assert!(liveness.counts_pong(8));
+        assert!(liveness.counts_pong(9));
+    }
+
+    #[test]
     fn an_answer_ends_every_suspicion() {
         let start = Instant::now();
         let mut liveness = Liveness::new();
         liveness.answered();
-        liveness.port_closed(start);
+        liveness.port_closed(start, 0);
         liveness.probe_sent(start);
         liveness.answered();
         assert_eq!(liveness.next_check(GRACE), None);

@@ -39,7 +39,7 @@ mod successors;
 #[cfg(test)]
 mod tests;
 
-pub use joining::{JOIN_RETRY, JOIN_TIMEOUT, REJOIN_RETRY};
+pub use joining::{JOIN_RESEND, JOIN_RETRY, JOIN_TIMEOUT, REJOIN_RETRY};
 pub use liveness::{AFTER_PORT_CLOSED, BY_PINGS, DetectionRule, PINGS_TO_CONFIRM};
 pub use membership::LEAVE_TIMEOUT;
 pub use outstanding::{MAX_OUTSTANDING, REQUEST_EXPIRY};

@@ -54,11 +54,13 @@ impl Peer {
                     },
                 });
             }
-            Datagram::Pong { from: sender, .. } => {
+            Datagram::Pong {
+                from: sender, seq, ..
+            } => {
                 // An answer from a peer that is no longer a successor is a
                 // late answer to an old ping, and says nothing about the
                 // current successors.
-                if self.phase == Phase::Member && self.successors.answered(sender) {
+                if self.phase == Phase::Member && self.successors.pong(sender, seq) {
                     out.push(Action::Print(Line::PingResponseReceived { from: sender }));
                 }
             }

@@ -537,6 +537,19 @@ impl SuccessorList {
         true
     }
 
+    /// `peer` answered the ping numbered `seq`. Returns whether it is a
+    /// successor; the answer counts only if it can still prove the
+    /// successor alive (see [`Liveness::counts_pong`]).
+    pub fn pong(&mut self, peer: PeerId, seq: u32) -> bool {
+        let Some(successor) = self.entries.iter().find(|s| s.peer == peer) else {
+            return false;
+        };
+        if successor.liveness.counts_pong(seq) {
+            self.answered(peer);
+        }
+        true
+    }
+
     /// This peer did not run for a while: the silences of its successors
     /// start again (see [`Liveness::forgive_silence`]).
     pub fn forgive_stall(&mut self) {
@@ -548,7 +561,7 @@ impl SuccessorList {
     /// `peer`'s port refused a connection after its watch closed.
     pub fn port_closed(&mut self, peer: PeerId, now: Instant) {
         if let Some(successor) = self.entries.iter_mut().find(|s| s.peer == peer) {
-            successor.liveness.port_closed(now);
+            successor.liveness.port_closed(now, self.next_seq);
         }
     }
 

@@ -2,7 +2,7 @@
 //! side of it.
 
 use super::scenario::Scenario;
-use crate::peer::{JOIN_RETRY, JOIN_TIMEOUT, MAX_HOPS};
+use crate::peer::{JOIN_RESEND, JOIN_RETRY, JOIN_TIMEOUT, MAX_HOPS};
 
 #[test]
 fn a_join_that_does_not_belong_here_is_passed_on() {
@@ -322,9 +322,19 @@ fn a_newcomer_gives_up_when_nobody_answers() {
     let trace = fifteen.step(0.0, "refused 7");
     assert_eq!(trace, ["warn Note", "exit 1"]);
 
+    // Delivered, but no welcome comes: the JOIN was lost further on, so it
+    // is sent again every second, until the join gives up.
     let (mut fifteen, _) = Scenario::joining(15, 4, 2);
     fifteen.step(0.0, "reply 4 OK");
+    let resend = JOIN_RESEND.as_secs_f64();
     let give_up = JOIN_TIMEOUT.as_secs_f64();
+    let mut at = 0.0;
+    while at + resend < give_up {
+        at += resend;
+        assert_eq!(fifteen.next_deadline(), Some(at));
+        assert_eq!(fifteen.step(at, "tick"), ["tcp 4 JOIN 15 15 0"]);
+        fifteen.step(at, "reply 4 OK");
+    }
     assert_eq!(fifteen.next_deadline(), Some(give_up));
     assert_eq!(fifteen.step(give_up, "tick"), ["warn Note", "exit 1"]);
     // Nothing more happens after an exit.

@@ -182,10 +182,10 @@ impl Scenario {
         let me = self.peer.id();
         while let Some(secs) = self.next_deadline().filter(|&secs| secs <= until) {
             for entry in self.step(secs, "tick") {
-                if let Some(to) = ping_target(&entry)
+                if let Some((to, seq)) = ping_target(&entry)
                     && alive.contains(&to)
                 {
-                    self.step(secs, &format!("udp PONG {to} {me} 0"));
+                    self.step(secs, &format!("udp PONG {to} {me} {seq}"));
                 }
                 log.push((secs, entry));
             }
@@ -325,10 +325,15 @@ fn address_of(peer: u8) -> SocketAddr {
 }
 
 /// The peer a `udp <to> PING ...` entry pings.
-fn ping_target(entry: &str) -> Option<u8> {
+/// The peer a traced ping goes to, and its number.
+fn ping_target(entry: &str) -> Option<(u8, u32)> {
     let rest = entry.strip_prefix("udp ")?;
     let (to, datagram) = rest.split_once(' ')?;
-    datagram.starts_with("PING ").then(|| to.parse().ok())?
+    if !datagram.starts_with("PING ") {
+        return None;
+    }
+    let seq = datagram.rsplit(' ').next()?.parse().ok()?;
+    Some((to.parse().ok()?, seq))
 }
 
 /// The time of the first entry of `log` equal to `entry`.
