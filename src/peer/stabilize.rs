@@ -87,14 +87,21 @@ impl Acquaintances {
         self.heard(peer);
     }
 
-    /// The next peer to ask, in turn, skipping those `skip` rules out.
-    fn next(&mut self, skip: impl Fn(PeerId) -> bool) -> Option<PeerId> {
+    /// The next peer to ask, in turn: a lost successor every other time
+    /// (unless `skip` rules it out), else a peer heard from lately that is
+    /// not known to be dead (`dead`) either.
+    fn next(
+        &mut self,
+        skip: impl Fn(PeerId) -> bool,
+        dead: impl Fn(PeerId) -> bool,
+    ) -> Option<PeerId> {
         self.lost_next = !self.lost_next;
         let lost = next_in_turn(&self.lost, &mut self.asked_lost, &skip);
         if self.lost_next && lost.is_some() {
             return lost;
         }
-        next_in_turn(&self.peers, &mut self.asked, &skip).or(lost)
+        let skip_recent = |peer| skip(peer) || dead(peer);
+        next_in_turn(&self.peers, &mut self.asked, &skip_recent).or(lost)
     }
 }
 
@@ -129,7 +136,10 @@ impl Peer {
                 // remembered: it may be alive on the other side of a cut.
                 let successors = &self.successors;
                 self.acquaintances
-                    .next(|peer| peer == me || successors.position(peer).is_some())
+                    .next(
+                        |peer| peer == me || successors.position(peer).is_some(),
+                        |peer| successors.is_dead(peer),
+                    )
                     .or(or_else)
             }
         };
