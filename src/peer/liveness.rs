@@ -20,7 +20,7 @@
 //! never-answered limit, `PeerConfig::never_answered_limit`), after which it
 //! is declared dead like any other. (Once the ring is up, a successor
 //! learned from another peer's list is presumed alive instead; see
-//! `successors.rs`.)
+//! `successors/`.)
 
 use std::time::{Duration, Instant};
 

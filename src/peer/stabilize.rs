@@ -15,7 +15,7 @@
 //!   missed (a newcomer whose welcome went astray, a peer restarted, one
 //!   that was frozen and came back), so it is asked in turn, and taken as
 //!   first successor once it answers. Otherwise the successor's list goes
-//!   behind it, merged with what this peer knows (`successors.rs`), so a
+//!   behind it, merged with what this peer knows (`successors/answers.rs`), so a
 //!   list that drifted from the truth is put right within an interval.
 //! - A peer that has lost every successor keeps its place and asks the
 //!   peers it knows (the peers that pinged it, any peer heard from) in
