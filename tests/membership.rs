@@ -550,39 +550,24 @@ fn a_frozen_peer_14_is_dropped_then_rejoins_when_it_wakes_up() {
         "joining again through peer",
         DEADLINE,
     );
-    // ...and joins again, in its old place.
-    wait_in_order(
-        &ring,
-        9,
-        before_cont[&9],
-        &[join_received(14), new_first(14), new_second(19)],
-    );
-    wait_in_order(
-        &ring,
-        8,
-        before_cont[&8],
-        &[SUCCESSOR_CHANGE.to_string(), new_first(9), new_second(14)],
-    );
-    let accepted = wait_in_order(
-        &ring,
-        14,
-        before_cont[&14],
-        &[
-            JOIN_ACCEPTED.to_string(),
-            first_successor(19),
-            second_successor(2),
-        ],
-    );
+    // ...and is back in its old place. Two paths lead there, and either
+    // may win: its JOIN reaches 9 (which takes it, and tells 8 with a
+    // CHANGE), or the background repair finds it first (9's check of its
+    // list with 19 names 14, and 8's check with 9 brings it), and the JOIN
+    // is then refused as a duplicate. Both end in the same lists, printed
+    // with the course's lines.
+    wait_in_order(&ring, 9, before_cont[&9], &[new_first(14), new_second(19)]);
+    wait_in_order(&ring, 8, before_cont[&8], &[new_first(9), new_second(14)]);
 
     // The repaired ring is the original one again, not a corrupted one.
     let after_rejoin = marks(&ring, &TEACHING_RING);
     for (peer, from) in [(19, 14), (19, 9), (2, 19), (2, 14)] {
         ring.wait_for_line_after(peer, after_rejoin[&peer], &ping_received(from), DEADLINE);
     }
-    // 14 is pinged again by its predecessors, in lines after its rejoin
+    // 14 is pinged again by its predecessors, in lines after its return
     // (not pings that waited in its socket while it was frozen).
-    ring.wait_for_line_after(14, accepted + 1, &ping_received(9), DEADLINE);
-    ring.wait_for_line_after(14, accepted + 1, &ping_received(8), DEADLINE);
+    ring.wait_for_line_after(14, after_rejoin[&14], &ping_received(9), DEADLINE);
+    ring.wait_for_line_after(14, after_rejoin[&14], &ping_received(8), DEADLINE);
     ring.wait_for_line_after(9, after_rejoin[&9], &pings_sent(14, 19), DEADLINE);
     ring.wait_for_line_after(8, after_rejoin[&8], &pings_sent(9, 14), DEADLINE);
     assert_ring_settles(&ring, &TEACHING_RING);
