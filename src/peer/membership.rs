@@ -28,7 +28,7 @@ use super::outstanding::Awaiting;
 use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, reply, warn};
 use crate::message::{ErrorReason, Ordinal, RefuseReason, Reply, Request};
 use crate::output::{Kind, Line};
-use crate::ring::{PeerId, is_strictly_between};
+use crate::ring::{MAX_SUCCESSORS, PeerId, is_strictly_between};
 
 /// How many recent welcomes are remembered, to answer a repeated `JOIN`.
 const MAX_RECENT_WELCOMES: usize = 8;
@@ -259,6 +259,7 @@ impl Peer {
             sender,
             welcome,
         } = pending;
+        self.list_before_change = self.successors.peers();
         self.successors.take_newcomer(newcomer, now);
         self.welcomed
             .retain(|&(peer, _, until)| peer != newcomer && until > now);
@@ -308,13 +309,43 @@ impl Peer {
             .map(|(_, welcome, _)| welcome.clone())
     }
 
+    /// Tells a predecessor our new list. Until it has answered, a `QUERY`
+    /// from it gets the list it knew before (see [`Peer::list_for`]), so
+    /// that it hears of the newcomer by this `CHANGE` first and prints the
+    /// course's "Successor Change request received", whichever message
+    /// comes first.
     fn send_change(&mut self, predecessor: PeerId, now: Instant, out: &mut Vec<Action>) {
         let change = Request::Change {
             from: self.id(),
             successors: self.successors.peers(),
         };
-        self.outstanding
-            .send(predecessor, change, Awaiting::Delivery, now, out);
+        if self
+            .outstanding
+            .send(predecessor, change, Awaiting::Change, now, out)
+        {
+            self.changes_unanswered
+                .retain(|&(peer, _)| peer != predecessor);
+            if self.changes_unanswered.len() >= MAX_SUCCESSORS {
+                self.changes_unanswered.remove(0);
+            }
+            self.changes_unanswered
+                .push((predecessor, self.list_before_change.clone()));
+        }
+    }
+
+    /// A predecessor answered our `CHANGE` (or could not be reached).
+    pub(super) fn on_change_answered(&mut self, predecessor: PeerId) {
+        self.changes_unanswered
+            .retain(|&(peer, _)| peer != predecessor);
+    }
+
+    /// The list to give `asker` in answer to a `QUERY`: our list, or, while
+    /// a `CHANGE` to it is unanswered, the list it knew before.
+    pub(super) fn list_for(&self, asker: PeerId) -> Vec<PeerId> {
+        self.changes_unanswered
+            .iter()
+            .find(|&&(peer, _)| peer == asker)
+            .map_or_else(|| self.successors.peers(), |(_, old)| old.clone())
     }
 
     /// A predecessor pinged from `position`: if it is owed a change, tell it

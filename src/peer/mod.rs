@@ -278,6 +278,11 @@ pub struct Peer {
     /// The positions of predecessors that must hear of a newcomer taken
     /// before they had pinged: each is told as soon as it pings.
     owed_changes: Vec<crate::message::Ordinal>,
+    /// The predecessors told of our newcomer by a `CHANGE` they have not
+    /// answered yet, each with the list it knew before.
+    changes_unanswered: Vec<(PeerId, Vec<PeerId>)>,
+    /// Our list before we took the newcomer last.
+    list_before_change: Vec<PeerId>,
     /// Peers heard from lately, asked for the ring by a peer that has lost
     /// every successor; see [`stabilize`].
     acquaintances: Acquaintances,
@@ -321,6 +326,8 @@ impl Peer {
             pending_welcome: None,
             leave_checks: Vec::new(),
             owed_changes: Vec::new(),
+            changes_unanswered: Vec::new(),
+            list_before_change: Vec::new(),
             acquaintances: Acquaintances::default(),
         }
     }
@@ -538,22 +545,37 @@ impl Peer {
             Awaiting::Welcome => self.on_welcome_answer(sent.to, answer, now, out),
             Awaiting::Leave => self.on_leave_acknowledged(sent.to, out),
             Awaiting::LeaveCheck => self.on_leave_check_answer(sent.to, answer, now, out),
-            Awaiting::Delivery => match answer {
-                Err(_) => warn(
-                    out,
-                    Kind::Delivery,
-                    format!("peer {} did not answer {}", sent.to, sent.request),
+            Awaiting::Change => {
+                self.on_change_answered(sent.to);
+                self.report_delivery(&sent, &answer, out);
+            }
+            Awaiting::Delivery => self.report_delivery(&sent, &answer, out),
+        }
+    }
+
+    /// Says on standard error that a request whose answer only matters if
+    /// it failed did fail.
+    fn report_delivery(
+        &self,
+        sent: &outstanding::Sent,
+        answer: &Result<Reply, NoAnswer>,
+        out: &mut Vec<Action>,
+    ) {
+        match answer {
+            Err(_) => warn(
+                out,
+                Kind::Delivery,
+                format!("peer {} did not answer {}", sent.to, sent.request),
+            ),
+            Ok(Reply::Error { reason }) => warn(
+                out,
+                Kind::Delivery,
+                format!(
+                    "peer {} answered {} with an error: {reason}",
+                    sent.to, sent.request
                 ),
-                Ok(Reply::Error { reason }) => warn(
-                    out,
-                    Kind::Delivery,
-                    format!(
-                        "peer {} answered {} with an error: {reason}",
-                        sent.to, sent.request
-                    ),
-                ),
-                Ok(_) => {}
-            },
+            ),
+            Ok(_) => {}
         }
     }
 

@@ -33,6 +33,8 @@ pub enum Awaiting {
     Join,
     /// A `WELCOME`: the newcomer is taken once it acknowledges.
     Welcome,
+    /// A `CHANGE` to a predecessor; see `Peer::list_for`.
+    Change,
     /// A `QUERY` to a peer named by a `LEAVE`, to check that it is leaving.
     LeaveCheck,
     /// A `LEAVE`: any answer, or none, counts as acknowledged.

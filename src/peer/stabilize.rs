@@ -195,7 +195,10 @@ impl Peer {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let successors = self.successors();
+        let successors = match self.phase {
+            Phase::Member => self.list_for(from),
+            Phase::Joining(_) | Phase::Done => Vec::new(),
+        };
         let answer = if successors.is_empty() {
             Reply::Error {
                 reason: ErrorReason::NotReady,
