@@ -208,8 +208,10 @@ impl Liveness {
 
     /// Its port refused a connection: probe at once, and decide fast.
     /// `next_seq` is the number the next ping will carry.
+    /// A successor that has never answered may simply not have started
+    /// yet (its port refuses until it does), so for it this says nothing.
     pub fn port_closed(&mut self, now: Instant, next_seq: u32) {
-        if matches!(self.evidence, Evidence::PortClosed { .. }) {
+        if !self.proven || matches!(self.evidence, Evidence::PortClosed { .. }) {
             return;
         }
         self.evidence = Evidence::PortClosed {
@@ -287,7 +289,10 @@ mod tests {
         let start = Instant::now();
         let mut liveness = Liveness::new();
         liveness.ping_sent(start);
-        liveness.port_closed(start, 0);
+        liveness.port_closed(start, 1);
+        // Its port refused before it started; its answer to the ping sent
+        // before that still counts.
+        assert!(liveness.counts_pong(0));
         assert_eq!(liveness.next_check(GRACE), None);
         liveness.ping_sent(start + ms(1000));
         liveness.ping_sent(start + ms(2000));

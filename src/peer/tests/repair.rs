@@ -73,3 +73,19 @@ fn a_missed_peer_that_does_not_answer_is_not_taken() {
     ]);
     assert_eq!(four.peer().successors(), super::ids(&[8, 9]));
 }
+
+#[test]
+fn a_successor_that_answered_once_and_froze_is_declared_dead() {
+    // 14 answers the first round only, then freezes; the check of the list
+    // that goes to it meanwhile gets no answer either.
+    let mut nine = Scenario::member(9, &[14, 19]);
+    nine.step(0.0, "tick");
+    nine.step(0.001, "udp PONG 14 9 0");
+    nine.step(0.001, "udp PONG 19 9 0");
+    let log = nine.run_until(10.0 * T, &[19]);
+    assert!(
+        log.iter()
+            .any(|(_, entry)| entry == "print Peer 14 is no longer alive"),
+        "{log:?}"
+    );
+}
