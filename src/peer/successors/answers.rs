@@ -223,9 +223,16 @@ impl SuccessorList {
         self.dead.retain(|&(_, until)| until > now);
         let distance = |peer: PeerId| clockwise_distance(me.0, peer.0);
         let reach = distance(asked);
-        let closes_the_ring = theirs
-            .iter()
-            .any(|&peer| peer == me || distance(peer) <= reach);
+        // Only an answer from a peer that is, or becomes, a successor can
+        // show that the ring is too small for a whole list. An
+        // acquaintance further round (a predecessor, say) names this peer
+        // in its list as a matter of course.
+        let becomes_a_successor = self.position(asked).is_some()
+            || self.first().is_none_or(|first| reach < distance(first));
+        let closes_the_ring = becomes_a_successor
+            && theirs
+                .iter()
+                .any(|&peer| peer == me || distance(peer) <= reach);
         let theirs: Vec<PeerId> = theirs
             .iter()
             .copied()

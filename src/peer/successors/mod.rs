@@ -874,6 +874,25 @@ mod tests {
     }
 
     #[test]
+    fn an_acquaintance_that_names_this_peer_does_not_end_a_repair() {
+        // R = 3: 14 and 19 died; 8 is refilling, its list held. Its
+        // predecessor 5, asked in passing, names 8 in its own list: that
+        // says nothing about the size of the ring, and the hold stays.
+        let start = Instant::now();
+        let mut eight = list(8, 3, &[9, 14, 19], start);
+        for peer in [9, 14, 19] {
+            eight.answered(PeerId(peer));
+        }
+        eight.remove_dead(PeerId(19), start);
+        eight.remove_dead(PeerId(14), start);
+        assert!(eight.is_held());
+        eight.refill_sent(PeerId(5));
+        eight.neighbours_answered(PeerId(5), Some(PeerId(4)), &ids(&[8, 9, 14]), start);
+        assert!(eight.is_held());
+        assert_eq!(eight.take_announcement(), None);
+    }
+
+    #[test]
     fn a_successor_the_answer_skips_stays_while_it_answers_pings() {
         // 8 heard of newcomer 10 before 9 did; 9's answer skips it. 10 has
         // answered 8's pings, so it stays: 9 will hear of it too.
