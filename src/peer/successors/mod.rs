@@ -484,9 +484,11 @@ impl SuccessorList {
         // A successor whose port refused a connection, and that the news
         // drops, is dead: the peer's own verdict was only milliseconds
         // away, and it is said all the same.
+        let mut lost_some = false;
         for gone in old.iter().filter(|s| !peers.contains(&s.peer)) {
             if gone.liveness.is_condemned() && self.remember_death(gone.peer, now) {
                 self.dropped_dead.push(gone.peer);
+                lost_some = true;
             }
         }
         let newcomer = if self.settled {
@@ -511,6 +513,9 @@ impl SuccessorList {
         if self.entries.len() >= self.capacity {
             // A whole list has nothing to wait for.
             self.held_since = None;
+        } else if lost_some && !self.entries.is_empty() {
+            // As after a verdict: announced once whole again.
+            self.held_since.get_or_insert(now);
         }
         if self.entries.is_empty() {
             self.held_since = None;
@@ -871,6 +876,32 @@ mod tests {
         five.neighbours_answered(PeerId(14), Some(PeerId(9)), &ids(&[19, 2]), start);
         assert_eq!(five.peers(), ids(&[14, 19]));
         assert_eq!(five.take_announcement(), Some(ids(&[14, 19])));
+    }
+
+    #[test]
+    fn a_death_learned_from_an_answer_holds_the_shortened_list_too() {
+        // R = 4 at 100 (ring 3 7 20 60 100 140 180 250): 250 and 3 die.
+        // 140's answer skips 3, which looks dead already: the list drops it
+        // and is announced only once whole again.
+        let start = Instant::now();
+        let mut hundred = list(100, 4, &[140, 180, 250, 3], start);
+        hundred.start_round(start);
+        for peer in [140, 180, 250, 3] {
+            hundred.answered(PeerId(peer));
+        }
+        hundred.take_announcement();
+        hundred.start_round(start + INTERVAL);
+        let later = start + INTERVAL + Duration::from_millis(600);
+        hundred.answered(PeerId(140));
+        hundred.answered(PeerId(180));
+        hundred.remove_dead(PeerId(250), later);
+        hundred.release_hold();
+        hundred.refill_sent(PeerId(140));
+        hundred.neighbours_answered(PeerId(140), Some(PeerId(100)), &ids(&[180, 7]), later);
+        assert_eq!(hundred.peers(), ids(&[140, 180, 7]));
+        assert_eq!(hundred.take_dropped_dead(), ids(&[3]));
+        assert!(hundred.is_held());
+        assert_eq!(hundred.take_announcement(), None);
     }
 
     #[test]
