@@ -28,7 +28,7 @@ use common::lines::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Ring, TempDir, predecessors, successors};
+use common::{DEADLINE, Ring, TempDir, predecessors, successors, without};
 
 /// The ping interval of these tests: short enough that each test takes a
 /// few seconds, long enough that several rings of seven peers on two cores
@@ -64,19 +64,6 @@ fn is_round(line: &str) -> bool {
 /// the line for at most a few seconds, so this waits up to [`DEADLINE`].
 fn next_round(ring: &Ring, peer: u8, from: usize) -> usize {
     ring.wait_for_line_matching_after(peer, from, "a regular round of pings", DEADLINE, is_round)
-}
-
-/// `ids` without `gone`.
-fn without(ids: &[u8], gone: &[u8]) -> Vec<u8> {
-    ids.iter()
-        .copied()
-        .filter(|id| !gone.contains(id))
-        .collect()
-}
-
-/// How many lines each of `ids` has printed so far.
-fn marks(ring: &Ring, ids: &[u8]) -> BTreeMap<u8, usize> {
-    ids.iter().map(|&id| (id, ring.mark(id))).collect()
 }
 
 /// A directory of its own for every one of `ids`, so that no file a test
@@ -304,7 +291,7 @@ fn two_adjacent_peers_killed_together_at_r_2_leave_a_whole_ring() {
     let mut ring = teaching_ring(&dirs, &[]);
     wait_until_ring_is_up(&ring, &TEACHING_RING);
 
-    let before = marks(&ring, &survivors);
+    let before = ring.marks(&survivors);
     ring.kill_together(&[8, 9]);
 
     let settled = wait_until_ring_settles(&ring, &survivors, &before, HEAL_DEADLINE);
@@ -315,11 +302,11 @@ fn two_adjacent_peers_killed_together_at_r_2_leave_a_whole_ring() {
         let list = successors(&survivors, peer);
         assert_last_announcement(&ring, peer, before[&peer], settled[&peer], list, false);
     }
-    wait_until_ring_pings(&ring, &survivors, &marks(&ring, &survivors));
+    wait_until_ring_pings(&ring, &survivors, &ring.marks(&survivors));
 
     // The ring is whole: a store typed at 2 travels 2, 4, 5 and reaches 14,
     // which is responsible for hash 9 now.
-    let before_store = marks(&ring, &survivors);
+    let before_store = ring.marks(&survivors);
     ring.type_command(2, &format!("Store {FILE}"));
     for peer in [2, 4, 5] {
         ring.wait_for_line_after(peer, before_store[&peer], &store_forwarded(FILE), DEADLINE);
@@ -344,7 +331,7 @@ fn check_restart_of_5(downtime: Duration) {
     let mut ring = Ring::builder(&TEACHING_RING).interval(INTERVAL).start();
     wait_until_ring_is_up(&ring, &TEACHING_RING);
 
-    let before = marks(&ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     ring.kill(5);
     // A deliberate pause, the time the peer is down: not a wait for
     // anything. After 0.3 s its predecessors may not even have noticed.
@@ -363,9 +350,9 @@ fn check_restart_of_5(downtime: Duration) {
 
     // The new 5 is in its place both ways, in lines printed from now on:
     // its predecessors ping it, it pings 8 and 9, and they answer.
-    let now = marks(&ring, &TEACHING_RING);
+    let now = ring.marks(&TEACHING_RING);
     wait_until_ring_settles(&ring, &TEACHING_RING, &now, DEADLINE);
-    wait_until_ring_pings(&ring, &TEACHING_RING, &marks(&ring, &TEACHING_RING));
+    wait_until_ring_pings(&ring, &TEACHING_RING, &ring.marks(&TEACHING_RING));
     for &peer in &TEACHING_RING {
         ring.assert_running(peer);
     }
@@ -403,7 +390,7 @@ fn a_join_from_a_newcomer_that_never_answers_leaves_no_hole() {
     let mut ring = teaching_ring(&dirs, &[GHOST]);
     wait_until_ring_is_up(&ring, &TEACHING_RING);
 
-    let before = marks(&ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     let reply = ring.exchange(9, &format!("JOIN {GHOST} {GHOST} 0"));
     assert!(
         reply.is_ok(),
@@ -458,7 +445,7 @@ fn a_forged_leave_is_refused_and_the_real_departure_still_works() {
     wait_until_ring_is_up(&ring, &TEACHING_RING);
 
     // Somebody says, in 8's name, that 8 leaves; 8 runs and said nothing.
-    let before = marks(&ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     let reply = ring.exchange(5, "LEAVE 8 9 14");
     assert_eq!(
         reply.as_deref(),
@@ -471,7 +458,7 @@ fn a_forged_leave_is_refused_and_the_real_departure_still_works() {
     assert_not_printed_since(&ring, 5, before[&5], " successor is Peer ");
 
     // 8 really leaves: both its predecessors take its successors.
-    let before_quit = marks(&ring, &TEACHING_RING);
+    let before_quit = ring.marks(&TEACHING_RING);
     ring.type_command(8, "Quit");
     ring.wait_for_lines_in_order_after(
         5,
@@ -493,7 +480,7 @@ fn a_forged_leave_is_refused_and_the_real_departure_still_works() {
         ring.describe_all()
     );
     let remaining = without(&TEACHING_RING, &[8]);
-    let since = marks(&ring, &remaining);
+    let since = ring.marks(&remaining);
     wait_until_ring_settles(&ring, &remaining, &since, DEADLINE);
     for &peer in &remaining {
         assert_not_printed_since(&ring, peer, before[&peer], "is no longer alive");

@@ -13,7 +13,7 @@ use common::lines::*;
 
 use std::collections::BTreeMap;
 
-use common::{DEADLINE, Ring, predecessors, successors};
+use common::{DEADLINE, Ring, predecessors, successors, without};
 
 /// The ping interval of these tests: short so that the tests are quick, long
 /// enough that several rings of seven peers on two cores are not busy all
@@ -38,11 +38,6 @@ fn wait_in_order(ring: &Ring, peer: u8, mark: usize, lines: &[String]) -> usize 
     ring.wait_for_lines_in_order_after(peer, mark, &lines, DEADLINE)
 }
 
-/// How many lines each of `ids` has printed so far.
-fn marks(ring: &Ring, ids: &[u8]) -> BTreeMap<u8, usize> {
-    ids.iter().map(|&id| (id, ring.mark(id))).collect()
-}
-
 /// Waits until every peer of `ids` has started its first round of pings,
 /// which it does as soon as its sockets are open: from then on it answers.
 fn wait_until_every_peer_runs(ring: &Ring, ids: &[u8]) {
@@ -65,7 +60,7 @@ fn wait_until_pings_are_exchanged(ring: &Ring, ids: &[u8]) {
 /// predecessors and hears both successors answer, all in lines printed
 /// after this call starts.
 fn assert_ring_settles(ring: &Ring, ids: &[u8]) {
-    let now = marks(ring, ids);
+    let now = ring.marks(ids);
     wait_for_ring_pings(ring, ids, &now);
 }
 
@@ -195,14 +190,6 @@ fn with(ids: &[u8], newcomer: u8) -> Vec<u8> {
     all
 }
 
-/// `ids` with `gone` removed.
-fn without(ids: &[u8], gone: &[u8]) -> Vec<u8> {
-    ids.iter()
-        .copied()
-        .filter(|id| !gone.contains(id))
-        .collect()
-}
-
 // ----- Joining -----
 
 /// The lines of `join 15 4` on the teaching ring 2 4 5 8 9 14 19.
@@ -243,7 +230,7 @@ fn join_of_15_via_4_on_the_teaching_ring() {
     let mut ring = teaching_ring(&[15]);
     wait_until_pings_are_exchanged(&ring, &TEACHING_RING);
 
-    let before = marks(&ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     ring.spawn_join(15, 4, INTERVAL);
     wait_for_join(&ring, &join_of_15_via_4(), &before);
     assert_teaching_ring_with_15(&ring, &before);
@@ -257,7 +244,7 @@ fn join_of_15_via_4_right_after_the_ring_starts() {
     // pings have arrived yet, so peers know little of their predecessors.
     wait_until_every_peer_runs(&ring, &TEACHING_RING);
 
-    let before = marks(&ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     ring.spawn_join(15, 4, INTERVAL);
     wait_for_join(&ring, &join_of_15_via_4(), &before);
     assert_teaching_ring_with_15(&ring, &before);
@@ -274,7 +261,7 @@ fn check_join(ids: &[u8], known: u8, expected: &ExpectedJoin) {
         .start();
     wait_until_pings_are_exchanged(&ring, ids);
 
-    let before = marks(&ring, ids);
+    let before = ring.marks(ids);
     ring.spawn_join(newcomer, known, INTERVAL);
     wait_for_join(&ring, expected, &before);
 
@@ -431,7 +418,7 @@ fn quit_9_on_the_teaching_ring(ring: &mut Ring, command: &str) -> BTreeMap<u8, u
     ring.wait_for_line(9, &ping_received(8), DEADLINE);
     ring.wait_for_line(9, &ping_received(5), DEADLINE);
 
-    let before = marks(ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     ring.type_command(9, command);
     wait_in_order(
         ring,
@@ -493,7 +480,7 @@ fn kill_14_on_the_teaching_ring(ring: &mut Ring) -> BTreeMap<u8, usize> {
     ring.wait_for_line(9, &response_received(14), DEADLINE);
     ring.wait_for_line(8, &response_received(14), DEADLINE);
 
-    let before = marks(ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     ring.kill(14);
     wait_for_repair_after_14_fails(ring, &before);
     before
@@ -536,11 +523,11 @@ fn a_frozen_peer_14_is_dropped_then_rejoins_when_it_wakes_up() {
     ring.wait_for_line(9, &response_received(14), DEADLINE);
     ring.wait_for_line(8, &response_received(14), DEADLINE);
 
-    let before_stop = marks(&ring, &TEACHING_RING);
+    let before_stop = ring.marks(&TEACHING_RING);
     ring.freeze(14);
     wait_for_repair_after_14_fails(&ring, &before_stop);
 
-    let before_cont = marks(&ring, &TEACHING_RING);
+    let before_cont = ring.marks(&TEACHING_RING);
     ring.thaw(14);
     // Nobody pings 14 any more, and it is back in its old place soon after.
     // Two paths lead there, and either may win: 14 finds that nobody pings
@@ -553,7 +540,7 @@ fn a_frozen_peer_14_is_dropped_then_rejoins_when_it_wakes_up() {
     wait_in_order(&ring, 8, before_cont[&8], &[new_first(9), new_second(14)]);
 
     // The repaired ring is the original one again, not a corrupted one.
-    let after_rejoin = marks(&ring, &TEACHING_RING);
+    let after_rejoin = ring.marks(&TEACHING_RING);
     for (peer, from) in [(19, 14), (19, 9), (2, 19), (2, 14)] {
         ring.wait_for_line_after(peer, after_rejoin[&peer], &ping_received(from), DEADLINE);
     }
@@ -574,7 +561,7 @@ fn join_of_15_via_4_after_14_was_killed_is_placed_after_9() {
     kill_14_on_the_teaching_ring(&mut ring);
 
     let remaining = without(&TEACHING_RING, &[14]);
-    let before = marks(&ring, &remaining);
+    let before = ring.marks(&remaining);
     ring.spawn_join(15, 4, INTERVAL);
     wait_for_join(
         &ring,
@@ -601,7 +588,7 @@ fn kills_of_5_and_then_14_are_both_repaired() {
 
     ring.wait_for_line(4, &response_received(5), DEADLINE);
     ring.wait_for_line(2, &response_received(5), DEADLINE);
-    let before = marks(&ring, &TEACHING_RING);
+    let before = ring.marks(&TEACHING_RING);
     ring.kill(5);
     wait_in_order(
         &ring,
@@ -636,7 +623,7 @@ fn quit_of_9_then_join_of_15_then_a_kill_of_14_on_a_fresh_ring() {
 
         // The ring is now 2 4 5 8 14 19.
         let remaining = without(&TEACHING_RING, &[9]);
-        let before = marks(&ring, &remaining);
+        let before = ring.marks(&remaining);
         ring.spawn_join(15, 4, INTERVAL);
         wait_for_join(
             &ring,

@@ -11,6 +11,7 @@ mod common;
 
 use common::lines::*;
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -54,20 +55,12 @@ fn assert_nobody_declared_dead(ring: &Ring, peers: &[u8]) {
 
 /// Waits until both predecessors of `peer` in `ids` print that `peer`
 /// answered their pings, in lines after their marks in `from`.
-fn wait_until_predecessors_hear(ring: &Ring, ids: &[u8], peer: u8, from: &[(u8, usize)]) {
+fn wait_until_predecessors_hear(ring: &Ring, ids: &[u8], peer: u8, from: &BTreeMap<u8, usize>) {
     let (first, second) = predecessors(ids, peer);
     for predecessor in [first, second] {
-        let mark = from
-            .iter()
-            .find(|(id, _)| *id == predecessor)
-            .map_or(0, |&(_, mark)| mark);
+        let mark = from.get(&predecessor).copied().unwrap_or(0);
         ring.wait_for_line_after(predecessor, mark, &response_received(peer), DEADLINE);
     }
-}
-
-/// How many lines each of `ids` has printed so far.
-fn marks(ring: &Ring, ids: &[u8]) -> Vec<(u8, usize)> {
-    ids.iter().map(|&id| (id, ring.mark(id))).collect()
 }
 
 /// Sends well-formed pings numbered from `seq` on from `socket` (which
@@ -171,7 +164,7 @@ fn a_peer_whose_standard_error_is_never_read_survives_3000_junk_datagrams() {
     assert!(filled > 0, "the pipe took no bytes");
     let (first, second) = successors(&ids, TARGET);
     ring.wait_for_line(TARGET, &pings_sent(first, second), DEADLINE);
-    wait_until_predecessors_hear(&ring, &ids, TARGET, &[]);
+    wait_until_predecessors_hear(&ring, &ids, TARGET, &BTreeMap::new());
 
     let socket = UdpSocket::bind(("127.0.0.1", ring.port(STRANGER))).unwrap();
     let peer_address = ("127.0.0.1", ring.port(TARGET));
@@ -184,7 +177,7 @@ fn a_peer_whose_standard_error_is_never_read_survives_3000_junk_datagrams() {
 
     // It goes on as a member of the ring: its predecessors hear its answers
     // in lines printed after the junk, and it pings its successors.
-    let after_junk = marks(&ring, &ids);
+    let after_junk = ring.marks(&ids);
     wait_until_predecessors_hear(&ring, &ids, TARGET, &after_junk);
     let mark = ring.mark(TARGET);
     ring.wait_for_line_after(TARGET, mark, &pings_sent(first, second), DEADLINE);
@@ -263,7 +256,7 @@ fn a_peer_whose_standard_output_is_never_read_pinging_every_50_ms_for_30_s_stays
     // whole run rather than from the moment its own lines would fill it.
     let filled = ring.fill_unread_pipe(TARGET);
     assert!(filled > 0, "the pipe took no bytes");
-    wait_until_predecessors_hear(&ring, &ids, TARGET, &[]);
+    wait_until_predecessors_hear(&ring, &ids, TARGET, &BTreeMap::new());
 
     // Extra pings from the test socket make the peer print a line each, far
     // more lines than any bounded queue keeps, so that lines are dropped
@@ -292,7 +285,7 @@ fn a_peer_whose_standard_output_is_never_read_pinging_every_50_ms_for_30_s_stays
     // 30 s at 20 rounds a second: the peer was never taken for dead, and
     // its predecessors still hear its answers now.
     assert_nobody_declared_dead(&ring, &[30, 50]);
-    let now = marks(&ring, &ids);
+    let now = ring.marks(&ids);
     wait_until_predecessors_hear(&ring, &ids, TARGET, &now);
     assert_answers_a_ping(&ring, &socket, TARGET, 1);
     assert!(
@@ -384,7 +377,7 @@ fn a_flood_of_stores_whose_origin_never_answers_leaves_a_bounded_thread_count() 
         .interval(INTERVAL)
         .also_reserve(&[origin])
         .start();
-    wait_until_predecessors_hear(&ring, &ids, TARGET, &[]);
+    wait_until_predecessors_hear(&ring, &ids, TARGET, &BTreeMap::new());
     let silent = SilentPeer::start(ring.port(origin));
     let before_flood = ring.thread_count(TARGET);
 
@@ -471,7 +464,7 @@ fn a_flood_of_stores_whose_origin_never_answers_leaves_a_bounded_thread_count() 
     ring.wait_for_line(TARGET, &store_accepted("2067"), DEADLINE);
 
     // And the ring never lost the flooded peer.
-    let now = marks(&ring, &ids);
+    let now = ring.marks(&ids);
     wait_until_predecessors_hear(&ring, &ids, TARGET, &now);
     ring.assert_running(TARGET);
     assert_nobody_declared_dead(&ring, &ids);
@@ -601,8 +594,8 @@ fn a_join_through_a_peer_flooded_with_idle_connections_is_accepted() {
         c.opened >= connections && c.closed >= 50
     });
 
-    let before = marks(&ring, &TEACHING_RING);
-    let mark = |peer: u8| before.iter().find(|(id, _)| *id == peer).unwrap().1;
+    let before = ring.marks(&TEACHING_RING);
+    let mark = |peer: u8| before[&peer];
     let (_, closed_at_join) = flood.snapshot();
     ring.spawn_join(newcomer, known, INTERVAL);
     ring.wait_for_lines_in_order(

@@ -15,7 +15,7 @@ use common::lines::*;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use common::{DEADLINE, Ring, predecessor_list, successor_list};
+use common::{DEADLINE, Ring, predecessor_list, successor_list, without};
 
 /// The ping interval of these tests: short so that the tests are quick, long
 /// enough that several rings on two cores are not busy all the time.
@@ -39,19 +39,6 @@ const ROUND_PREFIX: &str = "Ping requests sent to Peers ";
 
 /// The start of the announcement of a new list, at its first position.
 const ANNOUNCEMENT_PREFIX: &str = "My new first successor is Peer ";
-
-/// `ids` without `gone`.
-fn without(ids: &[u8], gone: &[u8]) -> Vec<u8> {
-    ids.iter()
-        .copied()
-        .filter(|id| !gone.contains(id))
-        .collect()
-}
-
-/// How many lines each of `ids` has printed so far.
-fn marks(ring: &Ring, ids: &[u8]) -> BTreeMap<u8, usize> {
-    ids.iter().map(|&id| (id, ring.mark(id))).collect()
-}
 
 /// The block of "My new ... successor" lines that starts at the last
 /// announcement before line `end` of `lines`, or `None` if there is none.
@@ -189,7 +176,7 @@ fn check_adjacent_kills(ids: &[u8], r: usize, victims: &[u8]) {
         }
     }
 
-    let before = marks(&ring, &survivors);
+    let before = ring.marks(&survivors);
     let killed_at = Instant::now();
     ring.kill_together(victims);
 

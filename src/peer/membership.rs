@@ -511,11 +511,11 @@ impl Peer {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
-        let (checks, others) = std::mem::take(&mut self.leave_checks)
-            .into_iter()
-            .partition(|check| check.leaving == leaving);
+        let (checks, others): (Vec<LeaveCheck>, Vec<LeaveCheck>) =
+            std::mem::take(&mut self.leave_checks)
+                .into_iter()
+                .partition(|check| check.leaving == leaving);
         self.leave_checks = others;
-        let checks: Vec<LeaveCheck> = checks;
         let Some(claimed) = checks.first().map(|check| check.successors.clone()) else {
             return;
         };

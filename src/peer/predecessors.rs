@@ -43,17 +43,17 @@ pub struct Predecessors {
     /// How long a first-successor ping counts for `nearest_first`: a live
     /// predecessor pings every interval, so a peer silent for two has moved
     /// on or died.
-    first_memory: Duration,
+    first_pinger_memory: Duration,
 }
 
 impl Predecessors {
-    pub fn new(me: PeerId, memory: Duration, first_memory: Duration) -> Predecessors {
+    pub fn new(me: PeerId, memory: Duration, first_pinger_memory: Duration) -> Predecessors {
         Predecessors {
             me,
             heard: [None; MAX_SUCCESSORS],
             first_pingers: Vec::new(),
             memory,
-            first_memory,
+            first_pinger_memory,
         }
     }
 
@@ -68,7 +68,7 @@ impl Predecessors {
         }
         self.heard[position.index()] = Some(Heard { peer, at: now });
         self.first_pingers
-            .retain(|heard| heard.peer != peer && now < heard.at + self.first_memory);
+            .retain(|heard| heard.peer != peer && now < heard.at + self.first_pinger_memory);
         if position == Ordinal::First {
             self.first_pingers.push(Heard { peer, at: now });
             // Keep the nearest ones: a far one is a peer that will learn of
@@ -85,7 +85,7 @@ impl Predecessors {
     pub fn nearest_first(&self, now: Instant) -> Option<PeerId> {
         self.first_pingers
             .iter()
-            .find(|heard| now < heard.at + self.first_memory)
+            .find(|heard| now < heard.at + self.first_pinger_memory)
             .map(|heard| heard.peer)
     }
 

@@ -47,6 +47,14 @@ const BLOCK_COUNT: u16 = 77;
 /// student's own ring on the default ports never meets a test ring.
 const FIRST_BLOCK_BASE: u16 = 13_056;
 
+/// `ids` without `gone`: the ring that is left after they fail or leave.
+pub fn without(ids: &[u8], gone: &[u8]) -> Vec<u8> {
+    ids.iter()
+        .copied()
+        .filter(|id| !gone.contains(id))
+        .collect()
+}
+
 /// The first and second successors of `peer` in a ring made of `ids`:
 /// the next two identities in increasing order, wrapping from the largest
 /// back to the smallest.
@@ -706,6 +714,12 @@ impl Ring {
     /// this moment, rather than an old one.
     pub fn mark(&self, peer: u8) -> usize {
         self.peer(peer).output.lock().stdout.len()
+    }
+
+    /// [`Ring::mark`] of each of `ids`: how many lines each has printed so
+    /// far.
+    pub fn marks(&self, ids: &[u8]) -> BTreeMap<u8, usize> {
+        ids.iter().map(|&id| (id, self.mark(id))).collect()
     }
 
     /// How many lines `peer` has printed on standard error so far, for

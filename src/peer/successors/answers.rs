@@ -266,7 +266,6 @@ impl SuccessorList {
                 union.push(peer);
             }
         }
-        let lost_some = !skipped_dead.is_empty();
         for peer in skipped_dead {
             if self.remember_death(peer, now) {
                 self.dropped_dead.push(peer);
@@ -275,11 +274,6 @@ impl SuccessorList {
         union.sort_by_key(|&peer| distance(peer));
         union.dedup();
         let changed = self.set(union, now);
-        if lost_some && !self.entries.is_empty() && self.entries.len() < self.capacity {
-            // A death learned this way is repaired like one found by a
-            // verdict: the shortened list is announced once whole again.
-            self.held_since.get_or_insert(now);
-        }
         // It answered a question: it is running.
         if let Some(index) = self.position(asked) {
             self.entries[index].liveness.answered();

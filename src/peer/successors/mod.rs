@@ -130,8 +130,10 @@ pub struct SuccessorList {
     /// peers' lists, are presumed alive; before it, one that has never
     /// answered may simply not have started yet, and is not suspected.
     settled: bool,
-    /// Successors that a merge dropped while their port had refused a
-    /// connection: they are dead, and the peer says so.
+    /// Successors that news dropped while they looked dead (their port
+    /// had refused a connection, or an answer skipped them while silent):
+    /// they are dead, and the peer says so. Taken after every event, so
+    /// while it is not empty the current step has lost a successor.
     dropped_dead: Vec<PeerId>,
     /// Peers declared dead, or that left, lately, and until when to
     /// remember it: an answer that still names one of them comes from a
@@ -484,11 +486,9 @@ impl SuccessorList {
         // A successor whose port refused a connection, and that the news
         // drops, is dead: the peer's own verdict was only milliseconds
         // away, and it is said all the same.
-        let mut lost_some = false;
         for gone in old.iter().filter(|s| !peers.contains(&s.peer)) {
             if gone.liveness.is_condemned() && self.remember_death(gone.peer, now) {
                 self.dropped_dead.push(gone.peer);
-                lost_some = true;
             }
         }
         let newcomer = if self.settled {
@@ -513,8 +513,11 @@ impl SuccessorList {
         if self.entries.len() >= self.capacity {
             // A whole list has nothing to wait for.
             self.held_since = None;
-        } else if lost_some && !self.entries.is_empty() {
-            // As after a verdict: announced once whole again.
+        } else if !self.dropped_dead.is_empty() && !self.entries.is_empty() {
+            // A successor found dead by news rather than by a verdict (its
+            // port had refused, or an answer skipped it while it looked
+            // dead; see `merge_answer`) is repaired like one found by a
+            // verdict: the shortened list is announced once whole again.
             self.held_since.get_or_insert(now);
         }
         if self.entries.is_empty() {
