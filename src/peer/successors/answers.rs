@@ -14,6 +14,18 @@ use crate::ring::{PeerId, clockwise_distance};
 /// interval, so a handful is plenty; the limit only bounds the memory.
 const MAX_FAILED_CANDIDATES: usize = 8;
 
+/// What taking in an answer did; see [`SuccessorList::merge_answer`].
+struct Merged {
+    /// The list changed.
+    changed: bool,
+    /// The list is as long as it can be: full, or as long as the ring
+    /// allows.
+    complete: bool,
+    /// The nearest peer this one knows to be dead that the answer named
+    /// where it would be a successor, to be asked in case it came back.
+    named_dead: Option<PeerId>,
+}
+
 /// Whom to ask for a list.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ask {
@@ -29,10 +41,11 @@ pub enum Ask {
 
 impl SuccessorList {
     /// `asked` answered a question with its nearest predecessor and its
-    /// list. A predecessor of `asked` that lies between this peer and
-    /// `asked` is a peer this one has missed (it joined, or came back, in
-    /// between): it is asked next, and taken once it answers. Otherwise the
-    /// answer is merged into the list; see [`SuccessorList::merge_answer`].
+    /// list. A peer the answer names that lies between this peer and its
+    /// first successor is a peer this one has missed (it joined, or came
+    /// back, in between): it is asked next, and taken once it answers.
+    /// Otherwise the answer is merged into the list; see
+    /// [`SuccessorList::merge_answer`].
     pub fn neighbours_answered(
         &mut self,
         asked: PeerId,
@@ -96,8 +109,12 @@ impl SuccessorList {
         // that changes the list only if the peer or its list belongs among
         // the nearest R.
         let was_empty = self.entries.is_empty();
-        let (changed, complete) = self.merge_answer(asked, theirs, now);
-        if let Some(named) = self.named_dead.take() {
+        let Merged {
+            changed,
+            complete,
+            named_dead,
+        } = self.merge_answer(asked, theirs, now);
+        if let Some(named) = named_dead {
             // A peer declared dead lately, that the answer names where it
             // would be a successor: it may have come back (restarted, or
             // resumed), so it is asked; if it answers, it is taken.
@@ -205,9 +222,8 @@ impl SuccessorList {
 
     /// Takes in `asked`'s answer: its list goes behind it, and the
     /// successors this peer already has stay where the answer does not
-    /// contradict them. Returns whether the list changed, and whether it is
-    /// now complete: full, or as long as the ring allows (the answer came
-    /// back round to this peer, or to `asked`).
+    /// contradict them. It is complete when full, or as long as the ring
+    /// allows (the answer came back round to this peer, or to `asked`).
     ///
     /// The result is the union of what both know, in ring order: `asked`,
     /// its list up to where it comes back round to this peer (without the
@@ -218,7 +234,7 @@ impl SuccessorList {
     /// answered is dropped quietly (`asked` knows better); one that answers
     /// is kept, since `asked` may simply not have heard of it yet (a
     /// newcomer further on, told to both at once). Pings then settle it.
-    fn merge_answer(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) -> (bool, bool) {
+    fn merge_answer(&mut self, asked: PeerId, theirs: &[PeerId], now: Instant) -> Merged {
         let me = self.me;
         self.dead.retain(|&(_, until)| until > now);
         let distance = |peer: PeerId| clockwise_distance(me.0, peer.0);
@@ -242,7 +258,7 @@ impl SuccessorList {
         // left out, since the answer may be stale; the nearest of them is
         // asked in a moment, in case it came back.
         self.failed_candidates.retain(|&(_, until)| until > now);
-        self.named_dead = theirs.iter().copied().take(self.capacity).find(|&peer| {
+        let named_dead = theirs.iter().copied().take(self.capacity).find(|&peer| {
             self.is_dead(peer) && !self.failed_candidates.iter().any(|&(p, _)| p == peer)
         });
         let theirs: Vec<PeerId> = theirs
@@ -278,10 +294,11 @@ impl SuccessorList {
         if let Some(index) = self.position(asked) {
             self.entries[index].liveness.answered();
         }
-        (
+        Merged {
             changed,
-            closes_the_ring || self.entries.len() >= self.capacity,
-        )
+            complete: closes_the_ring || self.entries.len() >= self.capacity,
+            named_dead,
+        }
     }
 
     /// When to ask next, after an answer that changed nothing or after no

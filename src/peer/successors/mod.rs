@@ -145,9 +145,6 @@ pub struct SuccessorList {
     failed_candidates: Vec<(PeerId, Instant)>,
     /// The peer whose answer named the nearer peer being asked now.
     named_by: Option<PeerId>,
-    /// A peer known to be dead that the last answer named; see
-    /// [`SuccessorList::merge_answer`].
-    named_dead: Option<PeerId>,
     /// Whether the next check of a whole list asks an acquaintance rather
     /// than the first successor; see [`Ask::Acquaintance`].
     ask_acquaintance: bool,
@@ -194,7 +191,6 @@ impl SuccessorList {
             failed_candidates: Vec::new(),
             ask_acquaintance: false,
             named_by: None,
-            named_dead: None,
         };
         list.set(initial.to_vec(), now);
         list.announced = list.peers();
