@@ -55,30 +55,26 @@ const MAX_LOST: usize = 4;
 /// formed meanwhile become one again once it heals.
 #[derive(Clone, Debug, Default)]
 pub struct Acquaintances {
+    /// Peers heard from, most recent last, at most [`MAX_ACQUAINTANCES`].
     peers: Vec<PeerId>,
+    /// Successors declared dead, most recent last, at most [`MAX_LOST`].
     lost: Vec<PeerId>,
+    /// Where the turn has got to in `peers` and in `lost`.
     asked: usize,
     asked_lost: usize,
+    /// Whether the next question goes to a lost successor.
     lost_next: bool,
 }
 
 impl Acquaintances {
     /// `peer` was heard from.
     pub fn heard(&mut self, peer: PeerId) {
-        self.peers.retain(|&p| p != peer);
-        if self.peers.len() >= MAX_ACQUAINTANCES {
-            self.peers.remove(0);
-        }
-        self.peers.push(peer);
+        remember_last(&mut self.peers, peer, MAX_ACQUAINTANCES);
     }
 
     /// `peer`, a successor, was declared dead.
     pub fn lost(&mut self, peer: PeerId) {
-        self.lost.retain(|&p| p != peer);
-        if self.lost.len() >= MAX_LOST {
-            self.lost.remove(0);
-        }
-        self.lost.push(peer);
+        remember_last(&mut self.lost, peer, MAX_LOST);
     }
 
     /// `peer` answered: it is no longer lost.
@@ -103,6 +99,16 @@ impl Acquaintances {
         let skip_recent = |peer| skip(peer) || dead(peer);
         next_in_turn(&self.peers, &mut self.asked, &skip_recent).or(lost)
     }
+}
+
+/// Puts `peer` last in `peers`, once, forgetting the oldest to keep at most
+/// `limit`.
+fn remember_last(peers: &mut Vec<PeerId>, peer: PeerId, limit: usize) {
+    peers.retain(|&p| p != peer);
+    if peers.len() >= limit {
+        peers.remove(0);
+    }
+    peers.push(peer);
 }
 
 /// The next of `peers` after the one at `asked` that `skip` does not rule
