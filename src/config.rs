@@ -36,6 +36,11 @@ Options:
                     estimating the timeout from measured round trips
   --successors <R>  keep and ping the first R successors, 2 to 8 (default 2,
                     the course's); R successors survive R - 1 adjacent failures
+  --replicas <K>    keep every stored file at its responsible peer and the next
+                    K - 1 successors, 1 to R + 1 (default 1, the course's)
+  --handover        hand files over when a peer joins or quits, even with one
+                    copy (implied by --replicas 2 or more); both need a --dir of
+                    each peer's own
 
 Commands typed on standard input: Quit, Store NNNN, Request NNNN";
 
@@ -90,6 +95,18 @@ pub struct Config {
     pub fixed_timeout: Option<Duration>,
     /// How many successors the peer keeps and pings (`--successors`).
     pub successor_count: usize,
+    /// How many copies of each stored file the ring keeps (`--replicas`).
+    pub replicas: usize,
+    /// Whether files follow the ring even with one copy (`--handover`).
+    pub handover: bool,
+}
+
+impl Config {
+    /// Whether this peer looks after the ring's files, moving and copying
+    /// them as the ring changes; see `peer::placement`.
+    pub fn looks_after_files(&self) -> bool {
+        self.replicas > 1 || self.handover
+    }
 }
 
 /// What the command line asks for.
@@ -199,9 +216,21 @@ where
         seed: None,
         fixed_timeout: None,
         successor_count: MIN_SUCCESSORS,
+        replicas: 1,
+        handover: false,
     };
     for (name, value) in options {
         apply_option(&mut config, name, value)?;
+    }
+    // Checked after every option is read, since `--successors` may come
+    // after `--replicas`.
+    let most_replicas = config.successor_count + 1;
+    if config.replicas > most_replicas {
+        return Err(UsageError::new(format!(
+            "--replicas must be from 1 to {most_replicas} (R + 1, with --successors {}), \
+             since the copies live on the successors a peer keeps, not {}",
+            config.successor_count, config.replicas
+        )));
     }
     check_directory(&config.dir)?;
     Ok(Invocation::Run(config))
@@ -239,7 +268,7 @@ fn check_directory(dir: &Path) -> Result<(), UsageError> {
 }
 
 /// The names of the options, without their leading `--`.
-const OPTIONS: [&str; 7] = [
+const OPTIONS: [&str; 9] = [
     "base-port",
     "dir",
     "mss",
@@ -247,7 +276,12 @@ const OPTIONS: [&str; 7] = [
     "seed",
     "fixed-timeout",
     "successors",
+    "replicas",
+    "handover",
 ];
+
+/// The options among [`OPTIONS`] that take no value.
+const FLAGS: [&str; 1] = ["handover"];
 
 /// A command line cut into its positional arguments and its options.
 struct SplitArgs<'a> {
@@ -279,7 +313,11 @@ fn split_options(args: &[String]) -> Result<SplitArgs<'_>, UsageError> {
             )));
         }
         let (name, value) = match option.split_once('=') {
+            Some((name, _)) if FLAGS.contains(&name) => {
+                return Err(UsageError::new(format!("--{name} takes no value")));
+            }
             Some((name, value)) => (name, value.to_string()),
+            None if FLAGS.contains(&option) => (option, String::new()),
             None => {
                 let Some(value) = rest.next() else {
                     return Err(UsageError::new(format!("--{option} needs a value")));
@@ -420,6 +458,19 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
                     ))
                 })?;
         }
+        "replicas" => {
+            config.replicas = value
+                .parse()
+                .ok()
+                .filter(|count| (1..=MAX_SUCCESSORS + 1).contains(count))
+                .ok_or_else(|| {
+                    UsageError::new(format!(
+                        "--replicas must be a number of copies from 1 to R + 1 (R is \
+                         --successors), not {value:?}"
+                    ))
+                })?;
+        }
+        "handover" => config.handover = true,
         _ => return Err(unknown_option(name)),
     }
     Ok(())
@@ -428,7 +479,7 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
 fn unknown_option(name: &str) -> UsageError {
     UsageError::new(format!(
         "unknown option --{name}; the options are --base-port, --dir, --mss, --drop, --seed, \
-         --fixed-timeout and --successors"
+         --fixed-timeout, --successors, --replicas and --handover"
     ))
 }
 
@@ -472,6 +523,26 @@ mod tests {
         assert_eq!(config.drop_probability, 0.0);
         assert_eq!(config.seed, None);
         assert_eq!(config.successor_count, 2);
+        assert_eq!(config.replicas, 1);
+        assert!(!config.handover);
+        assert!(!config.looks_after_files());
+    }
+
+    #[test]
+    fn replicas_from_one_to_one_more_than_the_successors() {
+        for count in 1..=3 {
+            let config = config(&format!("init 2 4 5 1 --replicas {count}"));
+            assert_eq!(config.replicas, count);
+            assert_eq!(config.looks_after_files(), count > 1);
+        }
+        // The order of the two options does not matter.
+        assert_eq!(
+            config("init 2 4 5 1 --replicas 4 --successors 3").replicas,
+            4
+        );
+        let handover = config("init 2 4 5 1 --handover --mss 300");
+        assert!(handover.handover && handover.looks_after_files());
+        assert_eq!(handover.mss, 300);
     }
 
     #[test]
@@ -593,6 +664,13 @@ mod tests {
                 "--successors must be a number of successors from 2 to 8",
             ),
             ("init 2 4 5 1 --successors 9", "--successors must be"),
+            (
+                "init 2 4 5 1 --replicas 4",
+                "--replicas must be from 1 to 3 (R + 1, with --successors 2)",
+            ),
+            ("init 2 4 5 1 --replicas 0", "--replicas must be a number"),
+            ("init 2 4 5 1 --replicas", "--replicas needs a value"),
+            ("init 2 4 5 1 --handover=yes", "--handover takes no value"),
             (
                 "init 2 4 5 1 --base-port 13000 --base-port=14000",
                 "--base-port is given twice",

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use crate::message::{ErrorReason, Purpose, Reply, Request};
-use crate::peer::Files;
+use crate::peer::{Files, Held, Transferred};
 use crate::ring::{FileName, PeerId};
 use crate::tcp;
 use crate::transfer::{self, SenderConfig, TransferLog};
@@ -26,8 +26,15 @@ pub const SENDER_LOG: &str = "responding_log.txt";
 /// The log the receiving side of a transfer appends to.
 pub const RECEIVER_LOG: &str = "requesting_log.txt";
 
+/// The name of the file, in a directory kept by a peer that looks after
+/// the ring's files, that says which peer it belongs to.
+pub const OWNER_FILE: &str = ".p2p-peer";
+
+/// The prefix of a replica's name: `replica_NNNN.pdf`.
+const REPLICA_PREFIX: &str = "replica_";
+
 /// A peer's directory, as the state machine sees it.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Directory {
     path: PathBuf,
 }
@@ -39,14 +46,38 @@ impl Directory {
 
     /// Where file `NNNN` is kept: `NNNN.pdf`.
     pub fn stored_path(&self, file: FileName) -> PathBuf {
-        self.path.join(format!("{file}.pdf"))
+        self.path_of(file, Held::Stored)
+    }
+
+    /// Where a copy of file `NNNN` kept as `held` is: `NNNN.pdf` or
+    /// `replica_NNNN.pdf`.
+    pub fn path_of(&self, file: FileName, held: Held) -> PathBuf {
+        match held {
+            Held::Stored => self.path.join(format!("{file}.pdf")),
+            Held::Replica => self.path.join(format!("{REPLICA_PREFIX}{file}.pdf")),
+        }
+    }
+
+    /// The copy of `file` to send: `NNNN.pdf`, or the replica when that is
+    /// all this peer holds (a replica whose peer has just become
+    /// responsible for it, before the file is renamed).
+    pub fn sending_path(&self, file: FileName) -> PathBuf {
+        let stored = self.stored_path(file);
+        let replica = self.path_of(file, Held::Replica);
+        if !stored.is_file() && replica.is_file() {
+            replica
+        } else {
+            stored
+        }
     }
 
     /// Where a file arriving for `purpose` is saved: `NNNN.pdf` when it is
-    /// stored here, `received_NNNN.pdf` when this peer asked for it.
+    /// stored or handed over here, `replica_NNNN.pdf` for a replica, and
+    /// `received_NNNN.pdf` when this peer asked for it.
     pub fn arrival_path(&self, file: FileName, purpose: Purpose) -> PathBuf {
         match purpose {
-            Purpose::Store => self.stored_path(file),
+            Purpose::Store | Purpose::Handover => self.stored_path(file),
+            Purpose::Replica => self.path_of(file, Held::Replica),
             Purpose::Request => self.path.join(format!("received_{file}.pdf")),
         }
     }
@@ -54,12 +85,102 @@ impl Directory {
     pub fn log_path(&self, name: &str) -> PathBuf {
         self.path.join(name)
     }
+
+    /// Renames the copy of `file` to the name for `to`. A copy already
+    /// under that name is the same file, and the other one is removed.
+    pub fn relabel(&self, file: FileName, to: Held) -> Result<(), String> {
+        let from = match to {
+            Held::Stored => Held::Replica,
+            Held::Replica => Held::Stored,
+        };
+        let (old, new) = (self.path_of(file, from), self.path_of(file, to));
+        if new.is_file() {
+            return self.discard(file, from);
+        }
+        fs::rename(&old, &new).map_err(|error| {
+            format!(
+                "cannot rename {} to {}: {error}",
+                old.display(),
+                new.display()
+            )
+        })
+    }
+
+    /// Removes the copy of `file` kept as `held`.
+    pub fn discard(&self, file: FileName, held: Held) -> Result<(), String> {
+        let path = self.path_of(file, held);
+        match fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(format!("cannot remove {}: {error}", path.display())),
+        }
+    }
 }
 
 impl Files for Directory {
     fn has(&self, file: FileName) -> bool {
-        self.stored_path(file).is_file()
+        self.stored_path(file).is_file() || self.path_of(file, Held::Replica).is_file()
     }
+
+    fn held(&self) -> Vec<(FileName, Held)> {
+        let Ok(entries) = fs::read_dir(&self.path) else {
+            return Vec::new();
+        };
+        let mut held = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            if let Some(copy) = held_file(name)
+                && entry.file_type().is_ok_and(|kind| kind.is_file())
+            {
+                held.push(copy);
+            }
+        }
+        held.sort();
+        held
+    }
+}
+
+/// Which file of the ring a directory entry named `name` is, if any:
+/// `NNNN.pdf` or `replica_NNNN.pdf`.
+fn held_file(name: &str) -> Option<(FileName, Held)> {
+    let stem = name.strip_suffix(".pdf")?;
+    match stem.strip_prefix(REPLICA_PREFIX) {
+        Some(number) => FileName::parse(number).map(|file| (file, Held::Replica)),
+        None => FileName::parse(stem).map(|file| (file, Held::Stored)),
+    }
+}
+
+/// Claims `dir` for peer `me`, for a peer that looks after the ring's
+/// files: one directory cannot hold the copies of several peers, so a
+/// directory another peer has claimed is refused. The claim is the file
+/// [`OWNER_FILE`] with the peer's identity in it; the same peer started
+/// again finds its own claim.
+pub fn claim_directory(dir: &Path, me: PeerId) -> Result<(), String> {
+    let path = dir.join(OWNER_FILE);
+    match fs::read_to_string(&path) {
+        Ok(text) => match text.trim().parse::<PeerId>() {
+            Ok(owner) if owner == me => Ok(()),
+            Ok(owner) => Err(format!(
+                "--dir {} is the directory of peer {owner} ({} says so): with --replicas or \
+                 --handover each peer needs a directory of its own; give peer {me} another --dir \
+                 (or remove {} if peer {owner} no longer uses it)",
+                dir.display(),
+                OWNER_FILE,
+                path.display()
+            )),
+            Err(_) => write_claim(&path, me),
+        },
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => write_claim(&path, me),
+        Err(error) => Err(format!("cannot read {}: {error}", path.display())),
+    }
+}
+
+fn write_claim(path: &Path, me: PeerId) -> Result<(), String> {
+    fs::write(path, format!("{me}\n"))
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))
 }
 
 /// Offers file `NNNN.pdf` from `path` to the peer at `address` and, once it
@@ -72,7 +193,7 @@ pub fn send_to_peer(
     address: SocketAddr,
     mut config: SenderConfig,
     mut log: TransferLog,
-) -> Result<(), String> {
+) -> Result<Transferred, String> {
     let file =
         File::open(path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
     let size = file
@@ -90,6 +211,7 @@ pub fn send_to_peer(
     };
     let port = match tcp::request(address, &offered) {
         Ok(Reply::Ready { port }) => port,
+        Ok(Reply::Have) => return Ok(Transferred::AlreadyHeld),
         Ok(Reply::Error {
             reason: ErrorReason::CannotWrite,
         }) => return Err("it cannot write the file into its directory".to_string()),
@@ -111,7 +233,7 @@ pub fn send_to_peer(
         &config,
         &mut log,
     )
-    .map(|_| ())
+    .map(|_| Transferred::Whole)
     .map_err(|error| error.to_string())
 }
 
@@ -187,4 +309,32 @@ fn temporary_path(final_path: &Path) -> PathBuf {
         .file_name()
         .map_or_else(|| "file".into(), |name| name.to_string_lossy().into_owned());
     final_path.with_file_name(format!(".{name}.partial-{}-{n}", std::process::id()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str) -> FileName {
+        FileName::parse(name).expect("a valid name")
+    }
+
+    #[test]
+    fn only_the_names_of_ring_files_are_held_files() {
+        assert_eq!(held_file("2067.pdf"), Some((file("2067"), Held::Stored)));
+        assert_eq!(
+            held_file("replica_0042.pdf"),
+            Some((file("0042"), Held::Replica))
+        );
+        for other in [
+            "received_2067.pdf",
+            "2067.txt",
+            "206.pdf",
+            "replica_20677.pdf",
+            ".2067.pdf.partial-1-0",
+            "responding_log.txt",
+        ] {
+            assert_eq!(held_file(other), None, "{other}");
+        }
+    }
 }

@@ -7,6 +7,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use p2p::config::{self, Invocation, USAGE};
+use p2p::files;
 use p2p::node::{self, EXIT_FLUSH};
 use p2p::output::{flush_diagnostics, write_diagnostic};
 
@@ -37,6 +38,14 @@ fn main() -> ExitCode {
         }
         Invocation::Run(config) => config,
     };
+    // A peer that looks after the ring's files needs a directory of its
+    // own; a shared one is a bad `--dir` for that mode, said in one line.
+    if config.looks_after_files()
+        && let Err(error) = files::claim_directory(&config.dir, config.peer)
+    {
+        write_diagnostic(format_args!("error: {error}"));
+        return ExitCode::from(2);
+    }
     let code = match node::run(&config) {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

@@ -58,7 +58,7 @@ impl FromStr for PeerId {
 
 /// A file name of the ring: exactly four decimal digits, 0000-9999. The
 /// file itself is `NNNN.pdf` in a peer's directory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct FileName(u16);
 
 impl FileName {

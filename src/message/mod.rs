@@ -134,6 +134,12 @@ pub enum Purpose {
     Store,
     /// The receiver asked for it and saves it as `received_NNNN.pdf`.
     Request,
+    /// The receiver is responsible for the file now (or nearer its place
+    /// than the sender), and keeps it as `NNNN.pdf`.
+    Handover,
+    /// The receiver keeps a replica for the responsible peer before it, as
+    /// `replica_NNNN.pdf`.
+    Replica,
 }
 
 /// Why a join is refused.
@@ -190,7 +196,12 @@ macro_rules! field_words {
 }
 
 field_words!(Target { Owner => "owner", Search => "search" });
-field_words!(Purpose { Store => "store", Request => "request" });
+field_words!(Purpose {
+    Store => "store",
+    Request => "request",
+    Handover => "handover",
+    Replica => "replica",
+});
 field_words!(RefuseReason { Duplicate => "duplicate", NoPlace => "no-place" });
 field_words!(ErrorReason {
     Malformed => "malformed",

@@ -14,6 +14,9 @@ pub enum Reply {
     /// `READY <port>`: the answer to `OFFER`: send the segments to this UDP
     /// port.
     Ready { port: u16 },
+    /// `HAVE`: the answer to an `OFFER` of a file the receiver holds
+    /// already: nothing needs to be sent.
+    Have,
     /// `NEIGHBOURS <predecessor> <successor>...`: the answer to `QUERY`:
     /// the nearest peer known to ping this one as its first successor (`-`
     /// if none), then the successors, nearest first.
@@ -53,6 +56,10 @@ impl Reply {
                     port: f.next("port")?,
                 })
             }
+            "HAVE" => {
+                Fields::exactly("HAVE", fields, 0)?;
+                Ok(Reply::Have)
+            }
             "NEIGHBOURS" => {
                 let mut f = Fields::with_list("NEIGHBOURS", fields, 1)?;
                 Ok(Reply::Neighbours {
@@ -88,6 +95,7 @@ impl fmt::Display for Reply {
         match self {
             Reply::Ok => f.write_str("OK"),
             Reply::Ready { port } => write!(f, "READY {port}"),
+            Reply::Have => f.write_str("HAVE"),
             Reply::Neighbours {
                 predecessor,
                 successors,
@@ -115,6 +123,7 @@ mod tests {
         vec![
             (Reply::Ok, "OK"),
             (Reply::Ready { port: 40_123 }, "READY 40123"),
+            (Reply::Have, "HAVE"),
             (
                 Reply::Neighbours {
                     predecessor: Some(PeerId(8)),

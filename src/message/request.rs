@@ -345,6 +345,24 @@ mod tests {
                 "OFFER 2067 8 0 store",
             ),
             (
+                Request::Offer {
+                    file: file("2063"),
+                    from: PeerId(19),
+                    size: 512,
+                    purpose: Purpose::Handover,
+                },
+                "OFFER 2063 19 512 handover",
+            ),
+            (
+                Request::Offer {
+                    file: file("2067"),
+                    from: PeerId(19),
+                    size: 512,
+                    purpose: Purpose::Replica,
+                },
+                "OFFER 2067 19 512 replica",
+            ),
+            (
                 Request::NotFound {
                     file: file("4103"),
                     from: PeerId(8),

@@ -141,6 +141,8 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
         id: peer_id,
         ping_interval: config.ping_interval,
         successor_count: config.successor_count,
+        replicas: config.replicas,
+        handover: config.handover,
     };
     let mut node = Node {
         me: peer_id,
@@ -154,8 +156,9 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
         requests: Requests::new(config.base_port, inbox.clone()),
         transfers: Transfers::new(config, inbox, now),
         made_up: VecDeque::new(),
+        directory: Directory::new(config.dir.clone()),
     };
-    let directory = Box::new(Directory::new(config.dir.clone()));
+    let directory = Box::new(node.directory.clone());
     let code = match config.start {
         Start::Init { first, second } => {
             let mut peer = Peer::new(peer_config, &[first, second], now).with_files(directory);
@@ -195,6 +198,9 @@ struct Node {
     /// could not start. They are handled before the next input, and never
     /// go through the inbox: the loop must not wait on its own inbox.
     made_up: VecDeque<Event>,
+    /// The peer's directory, for the renames and removals the state machine
+    /// asks for: quick file-system calls, done on the event loop.
+    directory: Directory,
 }
 
 impl Node {
@@ -316,6 +322,16 @@ impl Node {
                         .transfers
                         .receive_file(from, file, size, purpose, reply);
                     self.made_up.extend(failed);
+                }
+                Action::Relabel { file, to } => {
+                    if let Err(error) = self.directory.relabel(file, to) {
+                        report!(Kind::Transfer, "{error}");
+                    }
+                }
+                Action::Discard { file, held } => {
+                    if let Err(error) = self.directory.discard(file, held) {
+                        report!(Kind::Transfer, "{error}");
+                    }
                 }
                 Action::Exit { code } => return Some(code),
             }

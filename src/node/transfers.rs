@@ -13,7 +13,7 @@ use crate::inbox::{Inbox, ReplySlot};
 use crate::message::{ErrorReason, Purpose, Reply};
 use crate::node::{HOST, peer_address};
 use crate::output::diagnose;
-use crate::peer::{Direction, Event};
+use crate::peer::{Direction, Event, Transferred};
 use crate::ring::{FileName, PeerId};
 use crate::transfer::{self, SenderConfig, TimeoutRule, TransferLog};
 
@@ -113,8 +113,12 @@ impl Transfers {
             first_rtt: None,
         };
         let directory = Directory::new(settings.dir.clone());
-        let path = directory.stored_path(file);
-        let log = TransferLog::append_to(&directory.log_path(SENDER_LOG), self.started_at);
+        let path = directory.sending_path(file);
+        let log = if logged(purpose) {
+            TransferLog::append_to(&directory.log_path(SENDER_LOG), self.started_at)
+        } else {
+            TransferLog::disabled()
+        };
         let offer = Offer {
             file,
             from: self.me,
@@ -161,15 +165,18 @@ impl Transfers {
         }
         let directory = Directory::new(self.settings.dir.clone());
         let final_path = directory.arrival_path(file, purpose);
-        let log_path = directory.log_path(RECEIVER_LOG);
+        let log_path = logged(purpose).then(|| directory.log_path(RECEIVER_LOG));
         let started_at = self.started_at;
         let inbox = self.inbox.clone();
         let started = thread::Builder::new()
             .name("file-receiver".into())
             .spawn(move || {
-                let mut log = TransferLog::append_to(&log_path, started_at);
+                let mut log = match &log_path {
+                    Some(path) => TransferLog::append_to(path, started_at),
+                    None => TransferLog::disabled(),
+                };
                 let (outcome, lingering) = match receive(&final_path, size, reply, &mut log) {
-                    Ok(lingering) => (Ok(()), lingering),
+                    Ok(lingering) => (Ok(Transferred::Whole), lingering),
                     Err(error) => (Err(error), None),
                 };
                 inbox.event(finished(file, from, Direction::Received, purpose, outcome));
@@ -224,7 +231,14 @@ fn answer(reply: Option<&ReplySlot>, reason: ErrorReason) {
     }
 }
 
-fn too_many() -> Result<(), String> {
+/// Whether a transfer for `purpose` is written to the course's logs: the
+/// ones the course has (a store's and a request's) are; the ring's own
+/// handovers and replicas are not, so that the logs read as the course's.
+fn logged(purpose: Purpose) -> bool {
+    matches!(purpose, Purpose::Store | Purpose::Request)
+}
+
+fn too_many() -> Result<Transferred, String> {
     Err(format!(
         "{MAX_TRANSFERS} transfers are under way already; this one was not started"
     ))
@@ -235,7 +249,7 @@ fn finished(
     peer: PeerId,
     direction: Direction,
     purpose: Purpose,
-    outcome: Result<(), String>,
+    outcome: Result<Transferred, String>,
 ) -> Event {
     Event::TransferFinished {
         file,

@@ -98,6 +98,45 @@ pub enum Line {
         file: FileName,
         peer: PeerId,
     },
+
+    // Ours, printed only by a peer that looks after the ring's files
+    // (`--replicas`, `--handover`): one line at each end of each movement.
+    /// This peer sent `file` to `to`, which keeps it as `NNNN.pdf`.
+    FileHandedOver {
+        file: FileName,
+        to: PeerId,
+        reason: HandoverReason,
+    },
+    /// This peer received `file` from `from`, and keeps it as `NNNN.pdf`.
+    FileTakenOver {
+        file: FileName,
+        from: PeerId,
+        reason: HandoverReason,
+    },
+    /// This peer sent a replica of `file` to `to`, one of its successors.
+    ReplicaSent {
+        file: FileName,
+        to: PeerId,
+    },
+    /// This peer received a replica of `file` from `from`, the responsible
+    /// peer before it.
+    ReplicaReceived {
+        file: FileName,
+        from: PeerId,
+    },
+}
+
+/// Why a file was handed over.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandoverReason {
+    /// The receiver is responsible for the file now: it joined, or the
+    /// peer that was responsible left or died.
+    Responsible,
+    /// The sender is leaving the ring (`Quit`).
+    Leaving,
+    /// Neither peer is responsible, but the receiver is nearer the file's
+    /// place in the ring: it travels on from there.
+    Nearer,
 }
 
 /// How a course version words its lines.
@@ -156,6 +195,27 @@ fn render_p2p(line: &Line) -> String {
         Line::FileNotFound { file, peer } => format!(
             "File {file} was not found: Peer {peer}, which is responsible for it, does not have it"
         ),
+        Line::FileHandedOver { file, to, reason } => {
+            let why = match reason {
+                HandoverReason::Responsible => "it is responsible for it now",
+                HandoverReason::Leaving => "this peer is leaving",
+                HandoverReason::Nearer => "it is nearer the file's place in the ring",
+            };
+            format!("Handed over File {file} to Peer {to}: {why}")
+        }
+        Line::FileTakenOver { file, from, reason } => {
+            let why = match reason {
+                HandoverReason::Nearer => "this peer is nearer the file's place in the ring",
+                HandoverReason::Responsible | HandoverReason::Leaving => {
+                    "this peer is responsible for it now"
+                }
+            };
+            format!("Took over File {file} from Peer {from}: {why}")
+        }
+        Line::ReplicaSent { file, to } => format!("Sent a replica of File {file} to Peer {to}"),
+        Line::ReplicaReceived { file, from } => {
+            format!("Received a replica of File {file} from Peer {from}")
+        }
     }
 }
 
@@ -308,6 +368,55 @@ mod tests {
         for (line, text) in cases {
             assert_eq!(Wording::P2p.render(&line), text);
         }
+    }
+
+    #[test]
+    fn each_file_movement_of_the_ring_has_its_line() {
+        let render = |line: Line| Wording::P2p.render(&line);
+        let handed = |reason| Line::FileHandedOver {
+            file: file("2063"),
+            to: PeerId(15),
+            reason,
+        };
+        assert_eq!(
+            render(handed(HandoverReason::Responsible)),
+            "Handed over File 2063 to Peer 15: it is responsible for it now"
+        );
+        assert_eq!(
+            render(handed(HandoverReason::Leaving)),
+            "Handed over File 2063 to Peer 15: this peer is leaving"
+        );
+        assert_eq!(
+            render(handed(HandoverReason::Nearer)),
+            "Handed over File 2063 to Peer 15: it is nearer the file's place in the ring"
+        );
+        let taken = |reason| Line::FileTakenOver {
+            file: file("2063"),
+            from: PeerId(19),
+            reason,
+        };
+        assert_eq!(
+            render(taken(HandoverReason::Responsible)),
+            "Took over File 2063 from Peer 19: this peer is responsible for it now"
+        );
+        assert_eq!(
+            render(taken(HandoverReason::Nearer)),
+            "Took over File 2063 from Peer 19: this peer is nearer the file's place in the ring"
+        );
+        assert_eq!(
+            render(Line::ReplicaSent {
+                file: file("2067"),
+                to: PeerId(2)
+            }),
+            "Sent a replica of File 2067 to Peer 2"
+        );
+        assert_eq!(
+            render(Line::ReplicaReceived {
+                file: file("2067"),
+                from: PeerId(19)
+            }),
+            "Received a replica of File 2067 from Peer 19"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ mod writer;
 
 pub use diagnostics::{Kind, Warning, flush_diagnostics, report_diagnostic, write_diagnostic};
 pub(crate) use diagnostics::{diagnose, report};
-pub use lines::{Line, Wording};
+pub use lines::{HandoverReason, Line, Wording};
 pub use writer::{LineWriter, LossReport, WriterConfig};
 
 use std::time::Duration;

@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use super::joining::JOIN_TIMEOUT;
 use super::outstanding::Awaiting;
+use super::placement::QUIT_HANDOVER_LIMIT;
 use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, reply, warn};
 use crate::message::{ErrorReason, Ordinal, RefuseReason, Reply, Request};
 use crate::output::{Kind, Line};
@@ -425,14 +426,34 @@ impl Peer {
                 }
             }
         }
-        if waiting_for.is_empty() {
+        // A peer that looks after files hands its own to its successor
+        // meanwhile, and waits longer for that.
+        let handing_over = self.hand_over_before_leaving(now, out);
+        if waiting_for.is_empty() && !handing_over {
             self.exit(0, out);
             return;
         }
+        let limit = if handing_over {
+            LEAVE_TIMEOUT.max(QUIT_HANDOVER_LIMIT)
+        } else {
+            LEAVE_TIMEOUT
+        };
         self.leaving = Some(Leaving {
             waiting_for,
-            give_up_at: now + LEAVE_TIMEOUT,
+            give_up_at: now + limit,
         });
+    }
+
+    /// Exits once every predecessor has acknowledged the departure and
+    /// every file has reached the successor.
+    pub(super) fn exit_if_left(&mut self, out: &mut Vec<Action>) {
+        let acknowledged = self
+            .leaving
+            .as_ref()
+            .is_some_and(|leaving| leaving.waiting_for.is_empty());
+        if acknowledged && !self.placement.is_handing_over() {
+            self.exit(0, out);
+        }
     }
 
     /// A predecessor answered our `LEAVE` (or could not be reached, which
@@ -442,9 +463,7 @@ impl Peer {
             return;
         };
         leaving.waiting_for.retain(|&p| p != predecessor);
-        if leaving.waiting_for.is_empty() {
-            self.exit(0, out);
-        }
+        self.exit_if_left(out);
     }
 
     /// `LEAVE`: a successor says it is leaving. The notice is checked with
@@ -545,7 +564,7 @@ impl Peer {
             }
             // It could not be asked: the notice is not obeyed, and pings
             // will tell whether the peer is still there.
-            Ok(Reply::Ok | Reply::Ready { .. }) | Err(NoAnswer::Silent) => {
+            Ok(Reply::Ok | Reply::Ready { .. } | Reply::Have) | Err(NoAnswer::Silent) => {
                 warn(
                     out,
                     Kind::Delivery,

@@ -31,6 +31,7 @@ mod liveness;
 mod membership;
 mod outstanding;
 mod pings;
+mod placement;
 mod predecessors;
 mod routing;
 mod stabilize;
@@ -43,6 +44,10 @@ pub use joining::{JOIN_RESEND, JOIN_RETRY, JOIN_TIMEOUT, REJOIN_RETRY};
 pub use liveness::{AFTER_PORT_CLOSED, BY_PINGS, DetectionRule, PINGS_TO_CONFIRM};
 pub use membership::LEAVE_TIMEOUT;
 pub use outstanding::{MAX_OUTSTANDING, REQUEST_EXPIRY};
+pub use placement::{
+    Held, MAX_PLACEMENTS_UNDER_WAY, Neighbourhood, QUIT_HANDOVER_LIMIT, RECONFIRM_ROUNDS, Step,
+    plan,
+};
 pub use routing::{EXPECTATION_LIFETIME, Files, MAX_EXPECTATIONS, MAX_HOPS, NoFiles};
 pub use successors::{HOLD_LIMIT, QUERY_RETRY, merged};
 
@@ -68,9 +73,20 @@ pub struct PeerConfig {
     pub ping_interval: Duration,
     /// How many successors it keeps (`--successors`, 2 in the course).
     pub successor_count: usize,
+    /// How many copies of each stored file the ring keeps (`--replicas`,
+    /// 1 in the course).
+    pub replicas: usize,
+    /// Whether files follow the ring on join and `Quit` even with one copy
+    /// (`--handover`).
+    pub handover: bool,
 }
 
 impl PeerConfig {
+    /// Whether the peer looks after the ring's files; see [`placement`].
+    pub fn looks_after_files(&self) -> bool {
+        self.replicas > 1 || self.handover
+    }
+
     /// How long a predecessor is remembered after its last ping, and a
     /// death after its verdict. A predecessor pings every interval, so
     /// three intervals without a ping mean it has left or now pings someone
@@ -125,6 +141,16 @@ pub enum NoAnswer {
     Silent,
 }
 
+/// How a transfer that went well went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transferred {
+    /// Every byte of the file moved.
+    Whole,
+    /// The receiver answered `HAVE`: it held the file already, and nothing
+    /// was sent.
+    AlreadyHeld,
+}
+
 /// Which way a file went.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Direction {
@@ -169,7 +195,7 @@ pub enum Event {
         peer: PeerId,
         direction: Direction,
         purpose: Purpose,
-        outcome: Result<(), String>,
+        outcome: Result<Transferred, String>,
     },
 }
 
@@ -213,6 +239,12 @@ pub enum Action {
         purpose: Purpose,
         connection: ConnectionId,
     },
+    /// Rename a file of the ring in this peer's directory to the name for
+    /// `to` (`NNNN.pdf` or `replica_NNNN.pdf`), from the other one.
+    Relabel { file: FileName, to: Held },
+    /// Remove this peer's copy of a file of the ring, kept as `held`: the
+    /// peers that should hold it have confirmed they do.
+    Discard { file: FileName, held: Held },
     /// Stop the program with this exit code.
     Exit { code: u8 },
 }
@@ -239,6 +271,9 @@ enum Due {
     Expired(Token),
     /// Forget the expectations that have expired.
     Expectations,
+    /// Check that the files here and at the neighbours are where they
+    /// belong; see [`placement`].
+    Placement,
 }
 
 /// A tick that comes this much later than the deadline the peer asked for
@@ -286,6 +321,8 @@ pub struct Peer {
     /// Peers heard from lately, asked for the ring by a peer that has lost
     /// every successor; see [`stabilize`].
     acquaintances: Acquaintances,
+    /// The ring's files this peer looks after; see [`placement`].
+    placement: placement::Placement,
 }
 
 impl Peer {
@@ -329,6 +366,11 @@ impl Peer {
             changes_unanswered: Vec::new(),
             list_before_change: Vec::new(),
             acquaintances: Acquaintances::default(),
+            placement: placement::Placement::new(
+                config.replicas,
+                config.looks_after_files(),
+                now + config.ping_interval / 2,
+            ),
         }
     }
 
@@ -384,7 +426,7 @@ impl Peer {
                 direction,
                 purpose,
                 outcome,
-            } => self.on_transfer_finished(file, peer, direction, purpose, outcome, &mut out),
+            } => self.on_transfer_finished(file, peer, direction, purpose, outcome, now, &mut out),
         }
         self.announce_successors(&mut out);
         out
@@ -432,6 +474,7 @@ impl Peer {
             self.expected
                 .next_expiry()
                 .map(|at| (at, Due::Expectations)),
+            self.placement.next_round().map(|at| (at, Due::Placement)),
         ]
         .into_iter()
         .flatten()
@@ -445,6 +488,7 @@ impl Peer {
             Due::Membership(due) => self.perform_membership_due(due, out),
             Due::Expired(token) => self.on_reply(token, Err(NoAnswer::Silent), now, out),
             Due::Expectations => self.expire_expectations(now, out),
+            Due::Placement => self.placement_round(now, out),
         }
     }
 

@@ -16,8 +16,9 @@
 
 use std::time::{Duration, Instant};
 
+use super::Held;
 use super::outstanding::Awaiting;
-use super::{Action, ConnectionId, Direction, Peer, Phase, reply, unexpected, warn};
+use super::{Action, ConnectionId, Direction, Peer, Phase, Transferred, reply, unexpected, warn};
 use crate::message::{Purpose, Reply, Request, Target};
 use crate::output::{Kind, Line};
 use crate::ring::{FileName, PeerId, is_in_arc};
@@ -41,8 +42,13 @@ pub const MAX_EXPECTATIONS: usize = 32;
 /// The `node` module answers from the real directory; tests answer from a
 /// list.
 pub trait Files: std::fmt::Debug + Send {
-    /// Whether the directory holds `NNNN.pdf`.
+    /// Whether the directory holds `NNNN.pdf`, or (for a peer that looks
+    /// after the ring's files) `replica_NNNN.pdf`.
     fn has(&self, file: FileName) -> bool;
+
+    /// Every file of the ring the directory holds, as `NNNN.pdf` or as
+    /// `replica_NNNN.pdf`; a file held under both names is listed twice.
+    fn held(&self) -> Vec<(FileName, Held)>;
 }
 
 /// A directory with no files in it.
@@ -52,6 +58,10 @@ pub struct NoFiles;
 impl Files for NoFiles {
     fn has(&self, _: FileName) -> bool {
         false
+    }
+
+    fn held(&self) -> Vec<(FileName, Held)> {
+        Vec::new()
     }
 }
 
@@ -71,6 +81,9 @@ impl Expected {
             Expected::Offer(_, Purpose::Store) => 0,
             Expected::Offer(_, Purpose::Request) => 1,
             Expected::Fetch(_) => 2,
+            // Placement offers are never expected: they are judged by who
+            // sends them (see `placement`).
+            Expected::Offer(_, Purpose::Handover | Purpose::Replica) => 3,
         }
     }
 }
@@ -199,6 +212,7 @@ impl Peer {
                     // Typed here, and this peer is responsible: the file is
                     // where it belongs already.
                     self.expected.take(Expected::Fetch(file), now);
+                    self.note_ring_file(file);
                 } else {
                     self.expect(Expected::Offer(file, Purpose::Store), now, out);
                     let fetch = Request::Fetch { file, from: me };
@@ -353,6 +367,10 @@ impl Peer {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if matches!(purpose, Purpose::Handover | Purpose::Replica) {
+            self.on_placement_offer(file, from, size, purpose, connection, now, out);
+            return;
+        }
         if !self.expected.take(Expected::Offer(file, purpose), now) {
             warn(
                 out,
@@ -390,23 +408,30 @@ impl Peer {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn on_transfer_finished(
         &mut self,
         file: FileName,
         peer: PeerId,
         direction: Direction,
         purpose: Purpose,
-        outcome: Result<(), String>,
+        outcome: Result<Transferred, String>,
+        now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if matches!(purpose, Purpose::Handover | Purpose::Replica) {
+            self.placement_finished(file, peer, direction, purpose, outcome, now, out);
+            return;
+        }
         match (outcome, direction, purpose) {
-            (Ok(()), Direction::Sent, Purpose::Request) => out.push(Action::Print(Line::FileSent)),
-            (Ok(()), Direction::Received, Purpose::Request) => {
+            (Ok(_), Direction::Sent, Purpose::Request) => out.push(Action::Print(Line::FileSent)),
+            (Ok(_), Direction::Received, Purpose::Request) => {
                 out.push(Action::Print(Line::FileReceived { file }))
             }
             // A stored file moves silently: the reference prints nothing
             // for it beyond "accepted".
-            (Ok(()), _, Purpose::Store) => {}
+            (Ok(_), Direction::Received, Purpose::Store) => self.note_ring_file(file),
+            (Ok(_), _, _) => {}
             (Err(reason), Direction::Sent, _) => warn(
                 out,
                 Kind::Transfer,

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use p2p::peer::Files;
+use p2p::peer::{Files, Held};
 use p2p::ring::FileName;
 
 /// The size every simulated file is offered with; the state machine only
@@ -22,19 +22,46 @@ pub const FILE_SIZE: u64 = 10_000;
 pub struct Directory {
     // `Files` must be `Send`, so the set is behind a mutex rather than a
     // `RefCell`, although only one thread ever uses a given run.
-    files: Arc<Mutex<BTreeSet<u16>>>,
+    files: Arc<Mutex<BTreeSet<(u16, Held)>>>,
 }
 
 impl Directory {
+    /// Puts `NNNN.pdf` in the directory.
     pub fn add(&self, file: FileName) {
-        self.lock().insert(number_of(file));
+        self.add_as(file, Held::Stored);
     }
 
+    pub fn add_as(&self, file: FileName, held: Held) {
+        self.lock().insert((number_of(file), held));
+    }
+
+    /// Whether the directory holds the file under either name.
     pub fn holds(&self, file: FileName) -> bool {
-        self.lock().contains(&number_of(file))
+        let number = number_of(file);
+        let files = self.lock();
+        files.contains(&(number, Held::Stored)) || files.contains(&(number, Held::Replica))
     }
 
-    fn lock(&self) -> MutexGuard<'_, BTreeSet<u16>> {
+    /// Whether the directory holds the file under this name.
+    pub fn holds_as(&self, file: FileName, held: Held) -> bool {
+        self.lock().contains(&(number_of(file), held))
+    }
+
+    /// Renames a copy, as `Action::Relabel` asks.
+    pub fn relabel(&self, file: FileName, to: Held) {
+        let number = number_of(file);
+        let mut files = self.lock();
+        files.remove(&(number, Held::Stored));
+        files.remove(&(number, Held::Replica));
+        files.insert((number, to));
+    }
+
+    /// Removes a copy, as `Action::Discard` asks.
+    pub fn discard(&self, file: FileName, held: Held) {
+        self.lock().remove(&(number_of(file), held));
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BTreeSet<(u16, Held)>> {
         self.files.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -42,6 +69,13 @@ impl Directory {
 impl Files for Directory {
     fn has(&self, file: FileName) -> bool {
         self.holds(file)
+    }
+
+    fn held(&self) -> Vec<(FileName, Held)> {
+        self.lock()
+            .iter()
+            .map(|&(number, held)| (file_named(number), held))
+            .collect()
     }
 }
 

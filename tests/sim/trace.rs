@@ -161,6 +161,8 @@ pub fn describe_action(peer: PeerId, action: &Action) -> String {
         }
         Action::SendFile { to, file, .. } => format!("sends file {file} to {to}"),
         Action::ReceiveFile { from, file, .. } => format!("receives file {file} from {from}"),
+        Action::Relabel { file, to } => format!("renames its copy of {file} to {to:?}"),
+        Action::Discard { file, held } => format!("removes its {held:?} copy of {file}"),
         Action::Exit { code } => format!("exits with code {code}"),
     };
     format!("peer {:>3} -> {what}", peer.to_string())

@@ -27,7 +27,9 @@ use std::time::{Duration, Instant};
 use p2p::command::Command;
 use p2p::message::{Datagram, Purpose, Reply, Request};
 use p2p::output::Line;
-use p2p::peer::{Action, ConnectionId, Direction, Event, NoAnswer, Peer, PeerConfig, Token};
+use p2p::peer::{
+    Action, ConnectionId, Direction, Event, Held, NoAnswer, Peer, PeerConfig, Token, Transferred,
+};
 use p2p::ring::{FileName, PeerId};
 
 use super::faults::Fault;
@@ -530,6 +532,8 @@ impl World {
             id,
             ping_interval: self.plan.ping_interval,
             successor_count: self.plan.successor_count,
+            replicas: 1,
+            handover: false,
         }
     }
 
@@ -638,6 +642,8 @@ impl World {
                     connection,
                     ..
                 } => self.receive_file(id, file, purpose, connection),
+                Action::Relabel { file, to } => self.slot(id).directory.relabel(file, to),
+                Action::Discard { file, held } => self.slot(id).directory.discard(file, held),
                 Action::Exit { .. } => {
                     self.end_process(id);
                     self.rebuild_convergence();
@@ -1006,10 +1012,11 @@ impl World {
                 peer: to,
                 direction: Direction::Sent,
                 purpose,
-                outcome: Err(match outcome {
-                    Ok(reply) => format!("peer {to} answered the offer with {reply}"),
-                    Err(why) => format!("peer {to} did not take the offer: {why:?}"),
-                }),
+                outcome: match outcome {
+                    Ok(Reply::Have) => Ok(Transferred::AlreadyHeld),
+                    Ok(reply) => Err(format!("peer {to} answered the offer with {reply}")),
+                    Err(why) => Err(format!("peer {to} did not take the offer: {why:?}")),
+                },
             },
             Awaiting::Nothing => return,
         };
@@ -1103,12 +1110,17 @@ impl World {
             && receiver_runs
             && self.partition.reachable(transfer.sender, transfer.receiver);
         let outcome = if whole {
-            Ok(())
+            Ok(Transferred::Whole)
         } else {
             Err("the other side went away during the transfer".to_string())
         };
-        if whole && transfer.purpose == Purpose::Store {
-            self.slot(transfer.receiver).directory.add(transfer.file);
+        if whole {
+            let directory = &self.slot(transfer.receiver).directory;
+            match transfer.purpose {
+                Purpose::Store | Purpose::Handover => directory.add(transfer.file),
+                Purpose::Replica => directory.add_as(transfer.file, Held::Replica),
+                Purpose::Request => {}
+            }
         }
         let finished = |peer, direction| Event::TransferFinished {
             file: transfer.file,

@@ -34,7 +34,8 @@ use crate::command::parse_command;
 use crate::message::{Datagram, Purpose, Reply, Request};
 use crate::output::Wording;
 use crate::peer::{
-    Action, ConnectionId, Direction, Event, Files, NoAnswer, Peer, PeerConfig, Token,
+    Action, ConnectionId, Direction, Event, Files, Held, NoAnswer, Peer, PeerConfig, Token,
+    Transferred,
 };
 use crate::ring::{FileName, PeerId};
 
@@ -54,13 +55,24 @@ pub struct Scenario {
     next_connection: u64,
 }
 
-/// The files a scenario peer holds.
+/// The files a scenario peer holds: `NNNN` for `NNNN.pdf`, and
+/// `replica_NNNN` for a replica.
 #[derive(Debug)]
 struct Holding(Vec<String>);
 
 impl Files for Holding {
     fn has(&self, file: FileName) -> bool {
-        self.0.contains(&file.to_string())
+        self.0.contains(&file.to_string()) || self.0.contains(&format!("replica_{file}"))
+    }
+
+    fn held(&self) -> Vec<(FileName, Held)> {
+        self.0
+            .iter()
+            .filter_map(|name| match name.strip_prefix("replica_") {
+                Some(number) => FileName::parse(number).map(|file| (file, Held::Replica)),
+                None => FileName::parse(name).map(|file| (file, Held::Stored)),
+            })
+            .collect()
     }
 }
 
@@ -271,7 +283,8 @@ impl Scenario {
                     },
                     purpose: purpose.parse::<Purpose>().expect("a purpose"),
                     outcome: match outcome {
-                        "ok" => Ok(()),
+                        "ok" => Ok(Transferred::Whole),
+                        "have" => Ok(Transferred::AlreadyHeld),
                         reason => Err(reason.to_string()),
                     },
                 }
@@ -303,6 +316,8 @@ impl Scenario {
                     purpose,
                     ..
                 } => format!("receive-file {file} {from} {size} {purpose}"),
+                Action::Relabel { file, to } => format!("relabel {file} {to:?}"),
+                Action::Discard { file, held } => format!("discard {file} {held:?}"),
                 Action::Exit { code } => format!("exit {code}"),
             })
             .collect()
@@ -314,6 +329,8 @@ fn config(id: u8, successor_count: usize) -> PeerConfig {
         id: PeerId(id),
         ping_interval: INTERVAL,
         successor_count,
+        replicas: 1,
+        handover: false,
     }
 }
 

@@ -1,0 +1,573 @@
+//! Files that follow the ring: handover on join and `Quit`, and replicas.
+//!
+//! In the course a stored file stays at the peer that accepted it. With
+//! `--handover` or `--replicas K` (K of 2 or more) a peer *looks after* the
+//! ring's files instead: the file with hash `h` belongs at the responsible
+//! peer (the first at or after `h`) and, as replicas, at its next K - 1
+//! successors, and every peer keeps its own directory in line with that.
+//!
+//! The rule is Chord's DHash, cut down to what a peer can see from its own
+//! place. A peer knows its arc from its first predecessor, and the arcs of
+//! the predecessors that ping it from their order. So for each file it
+//! holds it can tell who should hold it:
+//!
+//! - the file is in its own arc: it is responsible; it keeps the file as
+//!   `NNNN.pdf` and makes sure its first K - 1 successors hold a copy;
+//! - the file is in the arc of its j-th predecessor: that peer is
+//!   responsible, and is made sure to hold it (a newcomer gets its files
+//!   this way); this peer keeps a replica if it is one of the K - 1
+//!   successors of that peer (j < K), and otherwise removes its copy once
+//!   the other has confirmed it holds the file;
+//! - the file lies beyond every predecessor it knows: it goes to the
+//!   farthest of them, which is nearer the file's place, and so on.
+//!
+//! "Makes sure" is an `OFFER`: answered `HAVE` when the other peer holds
+//! the file already, or `READY`, and then the file moves. A copy is removed
+//! only after such a confirmation, so a file is never in nobody's hands.
+//! The check runs every half interval, and is cheap when nothing changed:
+//! confirmations are remembered until the peer that gave one leaves this
+//! peer's neighbourhood, and forgotten every [`RECONFIRM_ROUNDS`] rounds in
+//! case a neighbour lost its directory without leaving the ring.
+//!
+//! A file the user put in the directory to `Store` from here is the user's,
+//! not the ring's: a `NNNN.pdf` outside the peer's arc is moved only if it
+//! came through the ring.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use super::{Action, ConnectionId, Direction, Peer, Phase, reply, unexpected, warn};
+use crate::message::{Purpose, Reply};
+use crate::output::{HandoverReason, Kind, Line};
+use crate::ring::{FileName, PeerId, is_in_arc};
+
+/// How many files a peer offers to its neighbours at once for placement.
+/// The rest wait for the next round; the node's own transfer limit is
+/// higher, so requests typed by users still get through.
+pub const MAX_PLACEMENTS_UNDER_WAY: usize = 4;
+
+/// After this many rounds every confirmation is forgotten and asked for
+/// again, so that a neighbour that lost its files without leaving the ring
+/// (a restart with an empty directory) gets them back.
+pub const RECONFIRM_ROUNDS: u32 = 60;
+
+/// The longest a leaving peer waits for its files to reach its successor
+/// before it exits anyway: `Quit` must end.
+pub const QUIT_HANDOVER_LIMIT: Duration = Duration::from_secs(20);
+
+/// How a file is kept in a peer's directory, when the peer looks after the
+/// ring's files.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Held {
+    /// `NNNN.pdf`: the course's stored file, at the responsible peer.
+    Stored,
+    /// `replica_NNNN.pdf`: a copy kept for the responsible peer before it.
+    Replica,
+}
+
+/// What one file movement is for, so that its end can be reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Movement {
+    Replica,
+    Handover(HandoverReason),
+}
+
+/// The placement state of one peer.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    /// Copies wanted of each file (`--replicas`).
+    replicas: usize,
+    /// Whether this peer looks after files at all.
+    active: bool,
+    /// Files that reached this peer through the ring (or lie in its arc),
+    /// which it may therefore move, rename and remove.
+    ring_files: BTreeSet<FileName>,
+    /// Peers that confirmed they hold a file.
+    confirmed: BTreeSet<(PeerId, FileName)>,
+    /// Offers sent and not finished yet.
+    under_way: BTreeMap<(PeerId, FileName), Movement>,
+    next_round: Option<Instant>,
+    rounds: u32,
+    /// Set once `Quit` is typed: the files still to hand to the successor.
+    leaving: Option<QuitHandover>,
+}
+
+#[derive(Clone, Debug)]
+struct QuitHandover {
+    to: PeerId,
+    queue: Vec<FileName>,
+}
+
+impl Placement {
+    pub fn new(replicas: usize, active: bool, first_round: Instant) -> Placement {
+        Placement {
+            replicas: replicas.max(1),
+            active,
+            ring_files: BTreeSet::new(),
+            confirmed: BTreeSet::new(),
+            under_way: BTreeMap::new(),
+            next_round: Some(first_round),
+            rounds: 0,
+            leaving: None,
+        }
+    }
+
+    /// When the next placement round is due.
+    pub fn next_round(&self) -> Option<Instant> {
+        self.next_round.filter(|_| self.active)
+    }
+
+    /// Whether a leaving peer still has files on their way to its successor.
+    pub fn is_handing_over(&self) -> bool {
+        self.leaving
+            .as_ref()
+            .is_some_and(|leaving| !leaving.queue.is_empty())
+            || self
+                .under_way
+                .values()
+                .any(|&m| m == Movement::Handover(HandoverReason::Leaving))
+    }
+}
+
+/// One thing the round decided to do about a file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    Offer {
+        file: FileName,
+        to: PeerId,
+        purpose: Purpose,
+        reason: HandoverReason,
+    },
+    Relabel {
+        file: FileName,
+        to: Held,
+    },
+    Discard {
+        file: FileName,
+        held: Held,
+    },
+    /// The file lies in this peer's arc: it is the ring's from now on.
+    Adopt {
+        file: FileName,
+    },
+}
+
+/// What a peer sees of the ring around it, for [`plan`].
+#[derive(Clone, Debug)]
+pub struct Neighbourhood {
+    pub me: PeerId,
+    pub replicas: usize,
+    /// The predecessors that ping this peer, nearest first, without gaps.
+    pub predecessors: Vec<PeerId>,
+    pub successors: Vec<PeerId>,
+}
+
+impl Neighbourhood {
+    /// Which peer is responsible for `file`, counted back from this peer:
+    /// `Some(0)` is this peer, `Some(j)` its j-th predecessor; `None` when
+    /// the file lies beyond every predecessor it knows.
+    pub fn owner_index(&self, file: FileName) -> Option<usize> {
+        let hash = file.hash();
+        let mut upper = self.me;
+        for (j, &lower) in self.predecessors.iter().enumerate() {
+            if is_in_arc(lower.0, hash, upper.0) {
+                return Some(j);
+            }
+            upper = lower;
+        }
+        None
+    }
+
+    /// The peers that should hold a replica of the files this peer is
+    /// responsible for.
+    fn replica_holders(&self) -> impl Iterator<Item = PeerId> + '_ {
+        let me = self.me;
+        self.successors
+            .iter()
+            .copied()
+            .filter(move |&peer| peer != me)
+            .take(self.replicas - 1)
+    }
+
+    /// The peers whose confirmations still mean something.
+    fn contains(&self, peer: PeerId) -> bool {
+        self.predecessors.contains(&peer) || self.replica_holders().any(|p| p == peer)
+    }
+}
+
+/// Decides what to do about the files of a directory, from what the peer
+/// sees of the ring: the placement rule of the module documentation, as a
+/// pure function. `held` lists each copy in the directory; `ring_files`
+/// says which `NNNN.pdf` came through the ring; `settled(peer, file)` says
+/// whether `peer` has confirmed it holds `file`.
+pub fn plan(
+    around: &Neighbourhood,
+    held: &[(FileName, Held)],
+    ring_files: &BTreeSet<FileName>,
+    settled: impl Fn(PeerId, FileName) -> bool,
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    if around.predecessors.is_empty() {
+        // Without a predecessor the peer does not know its arc, so it
+        // cannot tell whose any file is: it leaves everything as it is.
+        return steps;
+    }
+    let mut files: BTreeMap<FileName, (bool, bool)> = BTreeMap::new();
+    for &(file, how) in held {
+        let entry = files.entry(file).or_default();
+        match how {
+            Held::Stored => entry.0 = true,
+            Held::Replica => entry.1 = true,
+        }
+    }
+    for (&file, &(stored, replica)) in &files {
+        let owner = around.owner_index(file);
+        let ours = ring_files.contains(&file) || owner == Some(0);
+        if !replica && !ours {
+            continue; // The user's own file, to be stored from here.
+        }
+        let ring_stored = stored && ours;
+        match owner {
+            Some(0) => {
+                if !ring_files.contains(&file) {
+                    steps.push(Step::Adopt { file });
+                }
+                if replica && stored {
+                    steps.push(Step::Discard {
+                        file,
+                        held: Held::Replica,
+                    });
+                } else if replica {
+                    steps.push(Step::Relabel {
+                        file,
+                        to: Held::Stored,
+                    });
+                }
+                for holder in around.replica_holders() {
+                    if !settled(holder, file) {
+                        steps.push(Step::Offer {
+                            file,
+                            to: holder,
+                            purpose: Purpose::Replica,
+                            reason: HandoverReason::Responsible,
+                        });
+                    }
+                }
+            }
+            Some(j) => {
+                let responsible = around.predecessors[j - 1];
+                if !settled(responsible, file) {
+                    steps.push(Step::Offer {
+                        file,
+                        to: responsible,
+                        purpose: Purpose::Handover,
+                        reason: HandoverReason::Responsible,
+                    });
+                } else if j < around.replicas {
+                    if ring_stored && replica {
+                        steps.push(Step::Discard {
+                            file,
+                            held: Held::Stored,
+                        });
+                    } else if ring_stored {
+                        steps.push(Step::Relabel {
+                            file,
+                            to: Held::Replica,
+                        });
+                    }
+                } else {
+                    discard_ring_copies(file, ring_stored, replica, &mut steps);
+                }
+            }
+            None => {
+                let farthest = around.predecessors[around.predecessors.len() - 1];
+                if !settled(farthest, file) {
+                    steps.push(Step::Offer {
+                        file,
+                        to: farthest,
+                        purpose: Purpose::Handover,
+                        reason: HandoverReason::Nearer,
+                    });
+                } else if around.predecessors.len() >= around.replicas {
+                    // The responsible peer is at least as far back as the
+                    // farthest known predecessor, so this peer is not one
+                    // of its K - 1 successors.
+                    discard_ring_copies(file, ring_stored, replica, &mut steps);
+                }
+            }
+        }
+    }
+    steps
+}
+
+fn discard_ring_copies(file: FileName, stored: bool, replica: bool, steps: &mut Vec<Step>) {
+    if stored {
+        steps.push(Step::Discard {
+            file,
+            held: Held::Stored,
+        });
+    }
+    if replica {
+        steps.push(Step::Discard {
+            file,
+            held: Held::Replica,
+        });
+    }
+}
+
+impl Peer {
+    fn neighbourhood(&self, now: Instant) -> Neighbourhood {
+        let mut predecessors = Vec::new();
+        for (expected, (position, peer)) in self.predecessors.heard(now).into_iter().enumerate() {
+            // Stop at the first gap: an arc is known only from the one
+            // before it.
+            if position.index() != expected || predecessors.contains(&peer) || peer == self.id() {
+                break;
+            }
+            predecessors.push(peer);
+        }
+        Neighbourhood {
+            me: self.id(),
+            replicas: self.placement.replicas,
+            predecessors,
+            successors: self.successors.peers(),
+        }
+    }
+
+    fn round_period(&self) -> Duration {
+        self.config.ping_interval / 2
+    }
+
+    /// One placement round: see the module documentation.
+    pub(super) fn placement_round(&mut self, now: Instant, out: &mut Vec<Action>) {
+        self.placement.next_round = Some(now + self.round_period());
+        if self.phase != Phase::Member || self.leaving.is_some() {
+            return;
+        }
+        self.placement.rounds += 1;
+        if self.placement.rounds.is_multiple_of(RECONFIRM_ROUNDS) {
+            self.placement.confirmed.clear();
+        }
+        let around = self.neighbourhood(now);
+        self.placement
+            .confirmed
+            .retain(|&(peer, _)| around.contains(peer));
+        let held = self.files.held();
+        let placement = &self.placement;
+        let steps = plan(&around, &held, &placement.ring_files, |peer, file| {
+            placement.confirmed.contains(&(peer, file))
+                || placement.under_way.contains_key(&(peer, file))
+        });
+        for step in steps {
+            match step {
+                Step::Offer {
+                    file,
+                    to,
+                    purpose,
+                    reason,
+                } => {
+                    if self.placement.under_way.len() >= MAX_PLACEMENTS_UNDER_WAY {
+                        continue;
+                    }
+                    let movement = match purpose {
+                        Purpose::Replica => Movement::Replica,
+                        _ => Movement::Handover(reason),
+                    };
+                    self.placement.under_way.insert((to, file), movement);
+                    out.push(Action::SendFile { to, file, purpose });
+                }
+                Step::Relabel { file, to } => out.push(Action::Relabel { file, to }),
+                Step::Discard { file, held } => {
+                    // A copy being read by a transfer stays until it ends.
+                    if self.placement.under_way.keys().any(|&(_, f)| f == file) {
+                        continue;
+                    }
+                    out.push(Action::Discard { file, held });
+                    if held == Held::Stored {
+                        self.placement.ring_files.remove(&file);
+                    }
+                }
+                Step::Adopt { file } => {
+                    self.placement.ring_files.insert(file);
+                }
+            }
+        }
+    }
+
+    /// `Quit` was typed at a peer that looks after files: the files it is
+    /// responsible for go to its first successor before it exits. Returns
+    /// whether any are on their way.
+    pub(super) fn hand_over_before_leaving(&mut self, now: Instant, out: &mut Vec<Action>) -> bool {
+        if !self.placement.active {
+            return false;
+        }
+        let Some(to) = self.successors.first() else {
+            return false;
+        };
+        let around = self.neighbourhood(now);
+        let queue: Vec<FileName> = self
+            .files
+            .held()
+            .into_iter()
+            .filter(|&(file, how)| {
+                how == Held::Stored
+                    && (around.owner_index(file) == Some(0)
+                        || self.placement.ring_files.contains(&file))
+            })
+            .map(|(file, _)| file)
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        self.placement.leaving = Some(QuitHandover { to, queue });
+        self.send_leaving_handovers(out);
+        self.placement.is_handing_over()
+    }
+
+    fn send_leaving_handovers(&mut self, out: &mut Vec<Action>) {
+        let Some(leaving) = &mut self.placement.leaving else {
+            return;
+        };
+        let to = leaving.to;
+        while self.placement.under_way.len() < MAX_PLACEMENTS_UNDER_WAY {
+            let Some(file) = leaving.queue.pop() else {
+                break;
+            };
+            self.placement
+                .under_way
+                .insert((to, file), Movement::Handover(HandoverReason::Leaving));
+            out.push(Action::SendFile {
+                to,
+                file,
+                purpose: Purpose::Handover,
+            });
+        }
+    }
+
+    /// An `OFFER` to hand over or replicate a file: taken from a neighbour
+    /// only, by a peer that looks after files; answered `HAVE` when the
+    /// file is here already.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn on_placement_offer(
+        &mut self,
+        file: FileName,
+        from: PeerId,
+        size: u64,
+        purpose: Purpose,
+        connection: ConnectionId,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        let neighbour = self.successors.position(from).is_some()
+            || self
+                .predecessors
+                .heard(now)
+                .iter()
+                .any(|&(_, peer)| peer == from);
+        if !self.placement.active || !neighbour {
+            let why = if self.placement.active {
+                "it is not a neighbour of this peer"
+            } else {
+                "this peer does not keep copies for the ring (no --replicas or --handover)"
+            };
+            warn(
+                out,
+                Kind::Unexpected,
+                format!("refused file {file} offered by peer {from} for the ring: {why}"),
+            );
+            reply(out, connection, unexpected());
+            return;
+        }
+        if self.files.has(file) {
+            self.placement.ring_files.insert(file);
+            reply(out, connection, Reply::Have);
+            return;
+        }
+        out.push(Action::ReceiveFile {
+            from,
+            file,
+            size,
+            purpose,
+            connection,
+        });
+    }
+
+    /// A placement transfer ended: a confirmation, and its line.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn placement_finished(
+        &mut self,
+        file: FileName,
+        peer: PeerId,
+        direction: Direction,
+        purpose: Purpose,
+        outcome: Result<super::Transferred, String>,
+        now: Instant,
+        out: &mut Vec<Action>,
+    ) {
+        match direction {
+            Direction::Sent => {
+                let movement = self.placement.under_way.remove(&(peer, file));
+                match outcome {
+                    Ok(transferred) => {
+                        self.placement.confirmed.insert((peer, file));
+                        if transferred == super::Transferred::Whole {
+                            let line = match movement {
+                                Some(Movement::Handover(reason)) => Line::FileHandedOver {
+                                    file,
+                                    to: peer,
+                                    reason,
+                                },
+                                _ => Line::ReplicaSent { file, to: peer },
+                            };
+                            out.push(Action::Print(line));
+                        }
+                        // More may be placed now that this one is done.
+                        if self.placement.leaving.is_none() {
+                            self.placement.next_round = Some(now);
+                        }
+                    }
+                    Err(reason) => warn(
+                        out,
+                        Kind::Transfer,
+                        format!("could not place file {file} at peer {peer}: {reason}"),
+                    ),
+                }
+                if self.placement.leaving.is_some() {
+                    self.send_leaving_handovers(out);
+                    self.exit_if_left(out);
+                }
+            }
+            Direction::Received => match outcome {
+                Ok(_) => {
+                    self.placement.ring_files.insert(file);
+                    let line = if purpose == Purpose::Replica {
+                        Line::ReplicaReceived { file, from: peer }
+                    } else {
+                        let reason = if self.neighbourhood(now).owner_index(file) == Some(0) {
+                            HandoverReason::Responsible
+                        } else {
+                            HandoverReason::Nearer
+                        };
+                        Line::FileTakenOver {
+                            file,
+                            from: peer,
+                            reason,
+                        }
+                    };
+                    out.push(Action::Print(line));
+                }
+                Err(reason) => warn(
+                    out,
+                    Kind::Transfer,
+                    format!("receiving file {file} from peer {peer} for the ring failed: {reason}"),
+                ),
+            },
+        }
+    }
+
+    /// A file stored through the ring (typed here or fetched) belongs to it.
+    pub(super) fn note_ring_file(&mut self, file: FileName) {
+        if self.placement.active {
+            self.placement.ring_files.insert(file);
+        }
+    }
+}
