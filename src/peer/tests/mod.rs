@@ -9,6 +9,7 @@ mod files;
 mod joining;
 mod leaving;
 mod pings;
+mod placement;
 mod repair;
 
 use crate::ring::PeerId;

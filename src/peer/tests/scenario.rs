@@ -89,8 +89,13 @@ impl Scenario {
 
     /// Peer `id` of the initial ring, told two successors, keeping `count`.
     pub fn member_keeping(id: u8, successors: &[u8], count: usize) -> Scenario {
+        Scenario::member_with(config(id, count), successors)
+    }
+
+    /// A peer of the initial ring with this configuration (made from
+    /// [`config`]), told `successors`.
+    pub fn member_with(config: PeerConfig, successors: &[u8]) -> Scenario {
         let start = Instant::now();
-        let config = config(id, count);
         Scenario {
             peer: Peer::new(config, &ids(successors), start),
             start,
@@ -119,7 +124,13 @@ impl Scenario {
     /// a running ring. Its list is `successors` in full (learned, as at
     /// R > 2, without printing).
     pub fn running(id: u8, successors: &[u8], predecessors: &[u8]) -> Scenario {
-        let mut scenario = Scenario::member_keeping(id, &successors[..2], successors.len());
+        Scenario::running_with(config(id, successors.len()), successors, predecessors)
+    }
+
+    /// [`Scenario::running`], with this configuration.
+    pub fn running_with(config: PeerConfig, successors: &[u8], predecessors: &[u8]) -> Scenario {
+        let id = config.id.0;
+        let mut scenario = Scenario::member_with(config, &successors[..2]);
         scenario.step(0.0, "tick");
         if successors.len() > 2 {
             let first = successors[0];
@@ -324,7 +335,9 @@ impl Scenario {
     }
 }
 
-fn config(id: u8, successor_count: usize) -> PeerConfig {
+/// The configuration of peer `id` keeping `successor_count` successors, at
+/// the course's interval and with the course's one copy of each file.
+pub fn config(id: u8, successor_count: usize) -> PeerConfig {
     PeerConfig {
         id: PeerId(id),
         ping_interval: INTERVAL,
