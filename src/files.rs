@@ -37,11 +37,28 @@ const REPLICA_PREFIX: &str = "replica_";
 #[derive(Clone, Debug)]
 pub struct Directory {
     path: PathBuf,
+    /// Whether `replica_NNNN.pdf` files count: only for a peer that looks
+    /// after the ring's files. At the course's defaults such a file is
+    /// nothing of the ring's, whatever its name.
+    with_replicas: bool,
 }
 
 impl Directory {
+    /// The directory of a peer at the course's defaults.
     pub fn new(path: PathBuf) -> Directory {
-        Directory { path }
+        Directory {
+            path,
+            with_replicas: false,
+        }
+    }
+
+    /// The directory of a peer that looks after the ring's files
+    /// (`replicas` is `true`) or not.
+    pub fn keeping_replicas(self, replicas: bool) -> Directory {
+        Directory {
+            with_replicas: replicas,
+            ..self
+        }
     }
 
     /// Where file `NNNN` is kept: `NNNN.pdf`.
@@ -64,7 +81,7 @@ impl Directory {
     pub fn sending_path(&self, file: FileName) -> PathBuf {
         let stored = self.stored_path(file);
         let replica = self.path_of(file, Held::Replica);
-        if !stored.is_file() && replica.is_file() {
+        if self.with_replicas && !stored.is_file() && replica.is_file() {
             replica
         } else {
             stored
@@ -119,7 +136,8 @@ impl Directory {
 
 impl Files for Directory {
     fn has(&self, file: FileName) -> bool {
-        self.stored_path(file).is_file() || self.path_of(file, Held::Replica).is_file()
+        self.stored_path(file).is_file()
+            || (self.with_replicas && self.path_of(file, Held::Replica).is_file())
     }
 
     fn held(&self) -> Vec<(FileName, Held)> {
@@ -133,6 +151,7 @@ impl Files for Directory {
                 continue;
             };
             if let Some(copy) = held_file(name)
+                && (self.with_replicas || copy.1 == Held::Stored)
                 && entry.file_type().is_ok_and(|kind| kind.is_file())
             {
                 held.push(copy);

@@ -156,7 +156,7 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
         requests: Requests::new(config.base_port, inbox.clone()),
         transfers: Transfers::new(config, inbox, now),
         made_up: VecDeque::new(),
-        directory: Directory::new(config.dir.clone()),
+        directory: Directory::new(config.dir.clone()).keeping_replicas(config.looks_after_files()),
     };
     let directory = Box::new(node.directory.clone());
     let code = match config.start {

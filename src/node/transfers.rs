@@ -24,6 +24,9 @@ pub const MAX_TRANSFERS: usize = 8;
 /// How this peer sends files, from its command line.
 struct Settings {
     dir: PathBuf,
+    /// Whether replicas count as the peer's copies (`--replicas`,
+    /// `--handover`).
+    with_replicas: bool,
     mss: usize,
     drop_probability: f64,
     seed: u64,
@@ -49,6 +52,7 @@ impl Settings {
         });
         Settings {
             dir: config.dir.clone(),
+            with_replicas: config.looks_after_files(),
             mss: config.mss,
             drop_probability: config.drop_probability,
             seed,
@@ -112,7 +116,8 @@ impl Transfers {
             timeout: settings.timeout,
             first_rtt: None,
         };
-        let directory = Directory::new(settings.dir.clone());
+        let directory =
+            Directory::new(settings.dir.clone()).keeping_replicas(settings.with_replicas);
         let path = directory.sending_path(file);
         let log = if logged(purpose) {
             TransferLog::append_to(&directory.log_path(SENDER_LOG), self.started_at)

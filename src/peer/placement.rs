@@ -37,7 +37,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use super::{Action, ConnectionId, Direction, Peer, Phase, reply, unexpected, warn};
-use crate::message::{Purpose, Reply};
+use crate::message::{ErrorReason, Purpose, Reply};
 use crate::output::{HandoverReason, Kind, Line};
 use crate::ring::{FileName, PeerId, is_in_arc};
 
@@ -86,6 +86,10 @@ pub struct Placement {
     confirmed: BTreeSet<(PeerId, FileName)>,
     /// Offers sent and not finished yet.
     under_way: BTreeMap<(PeerId, FileName), Movement>,
+    /// Files on their way here for the ring. A second offer of one of them
+    /// (two holders offering a newcomer its file at once) is answered
+    /// `busy`, and asked again next round, when `HAVE` settles it.
+    arriving: BTreeSet<FileName>,
     next_round: Option<Instant>,
     rounds: u32,
     /// Set once `Quit` is typed: the files still to hand to the successor.
@@ -96,6 +100,9 @@ pub struct Placement {
 struct QuitHandover {
     to: PeerId,
     queue: Vec<FileName>,
+    /// The files whose first handover failed and that were sent again: a
+    /// second failure is left at that, since `Quit` must end.
+    retried: BTreeSet<FileName>,
 }
 
 impl Placement {
@@ -106,6 +113,7 @@ impl Placement {
             ring_files: BTreeSet::new(),
             confirmed: BTreeSet::new(),
             under_way: BTreeMap::new(),
+            arriving: BTreeSet::new(),
             next_round: Some(first_round),
             rounds: 0,
             leaving: None,
@@ -418,7 +426,11 @@ impl Peer {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
-        self.placement.leaving = Some(QuitHandover { to, queue });
+        self.placement.leaving = Some(QuitHandover {
+            to,
+            queue,
+            retried: BTreeSet::new(),
+        });
         self.send_leaving_handovers(out);
         self.placement.is_handing_over()
     }
@@ -463,12 +475,16 @@ impl Peer {
                 .heard(now)
                 .iter()
                 .any(|&(_, peer)| peer == from);
-        if !self.placement.active || !neighbour {
-            let why = if self.placement.active {
-                "it is not a neighbour of this peer"
-            } else {
-                "this peer does not keep copies for the ring (no --replicas or --handover)"
-            };
+        let refusal = if !self.placement.active {
+            Some("this peer does not keep copies for the ring (no --replicas or --handover)")
+        } else if self.leaving.is_some() {
+            Some("this peer is leaving the ring")
+        } else if !neighbour {
+            Some("it is not a neighbour of this peer")
+        } else {
+            None
+        };
+        if let Some(why) = refusal {
             warn(
                 out,
                 Kind::Unexpected,
@@ -477,11 +493,22 @@ impl Peer {
             reply(out, connection, unexpected());
             return;
         }
+        if self.placement.arriving.contains(&file) {
+            reply(
+                out,
+                connection,
+                Reply::Error {
+                    reason: ErrorReason::Busy,
+                },
+            );
+            return;
+        }
         if self.files.has(file) {
             self.placement.ring_files.insert(file);
             reply(out, connection, Reply::Have);
             return;
         }
+        self.placement.arriving.insert(file);
         out.push(Action::ReceiveFile {
             from,
             file,
@@ -503,6 +530,9 @@ impl Peer {
         now: Instant,
         out: &mut Vec<Action>,
     ) {
+        if direction == Direction::Received {
+            self.placement.arriving.remove(&file);
+        }
         match direction {
             Direction::Sent => {
                 let movement = self.placement.under_way.remove(&(peer, file));
@@ -525,11 +555,18 @@ impl Peer {
                             self.placement.next_round = Some(now);
                         }
                     }
-                    Err(reason) => warn(
-                        out,
-                        Kind::Transfer,
-                        format!("could not place file {file} at peer {peer}: {reason}"),
-                    ),
+                    Err(reason) => {
+                        warn(
+                            out,
+                            Kind::Transfer,
+                            format!("could not place file {file} at peer {peer}: {reason}"),
+                        );
+                        if let Some(leaving) = &mut self.placement.leaving
+                            && leaving.retried.insert(file)
+                        {
+                            leaving.queue.push(file);
+                        }
+                    }
                 }
                 if self.placement.leaving.is_some() {
                     self.send_leaving_handovers(out);
@@ -542,7 +579,13 @@ impl Peer {
                     let line = if purpose == Purpose::Replica {
                         Line::ReplicaReceived { file, from: peer }
                     } else {
-                        let reason = if self.neighbourhood(now).owner_index(file) == Some(0) {
+                        // A leaving predecessor hands over its own arc, which
+                        // is this peer's once it has gone.
+                        let around = self.neighbourhood(now);
+                        let owner = around.owner_index(file);
+                        let leavers =
+                            owner == Some(1) && around.predecessors.first() == Some(&peer);
+                        let reason = if owner == Some(0) || leavers {
                             HandoverReason::Responsible
                         } else {
                             HandoverReason::Nearer

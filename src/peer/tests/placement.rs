@@ -356,3 +356,70 @@ fn a_handover_that_never_ends_does_not_trap_a_leaving_peer() {
         Some((limit, "exit 0"))
     );
 }
+
+#[test]
+fn a_second_offer_of_a_file_on_its_way_is_answered_busy() {
+    let mut fifteen = Scenario::running_with(keeping(15, 2, 2), &[19, 2], &[14, 9]);
+    fifteen.expect(&[
+        (
+            1.0,
+            "tcp OFFER 2063 19 100 handover",
+            &["receive-file 2063 19 100 handover"],
+        ),
+        (1.0, "tcp OFFER 2063 14 100 handover", &["reply ERROR busy"]),
+        (
+            1.5,
+            "received 2063 19 handover ok",
+            &["print Took over File 2063 from Peer 19: this peer is responsible for it now"],
+        ),
+    ]);
+}
+
+#[test]
+fn the_successor_of_a_leaving_peer_takes_its_files_as_responsible_and_a_leaving_peer_takes_none() {
+    // 14 hears 9 as its first predecessor still: 9's files are 14's once 9
+    // has gone.
+    let mut fourteen = Scenario::running_with(keeping(14, 2, 1), &[19, 2], &[9, 8]);
+    fourteen.step(1.0, "tcp OFFER 2057 9 100 handover");
+    assert_eq!(
+        fourteen.step(1.5, "received 2057 9 handover ok"),
+        ["print Took over File 2057 from Peer 9: this peer is responsible for it now"]
+    );
+    let mut nine = Scenario::running_with(
+        PeerConfig {
+            handover: true,
+            ..config(9, 2)
+        },
+        &[14, 19],
+        &[8, 5],
+    );
+    nine.step(1.0, "typed Quit");
+    assert_eq!(
+        nine.step(1.0, "tcp OFFER 2057 14 100 handover"),
+        ["warn Unexpected", "reply ERROR unexpected"]
+    );
+}
+
+#[test]
+fn a_failed_handover_at_quit_is_tried_once_more() {
+    let mut nine = Scenario::running_with(
+        PeerConfig {
+            handover: true,
+            ..config(9, 2)
+        },
+        &[14, 19],
+        &[8, 5],
+    )
+    .holding(&["2057"]);
+    nine.step(1.0, "typed Quit");
+    nine.step(1.0, "reply 8 OK");
+    nine.step(1.0, "reply 5 OK");
+    assert_eq!(
+        placements(&nine.step(1.1, "sent 2057 14 handover refused")),
+        ["send-file 2057 14 handover"]
+    );
+    assert_eq!(
+        nine.step(1.2, "sent 2057 14 handover refused"),
+        ["warn Transfer", "exit 0"]
+    );
+}
