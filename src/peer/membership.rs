@@ -25,7 +25,6 @@ use std::time::{Duration, Instant};
 
 use super::joining::JOIN_TIMEOUT;
 use super::outstanding::Awaiting;
-use super::placement::QUIT_HANDOVER_LIMIT;
 use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, reply, warn};
 use crate::message::{ErrorReason, Ordinal, RefuseReason, Reply, Request};
 use crate::output::{Kind, Line};
@@ -397,13 +396,27 @@ impl Peer {
     /// Tells every predecessor heard from pings which successors to take
     /// instead of us, and leaves once they have acknowledged.
     pub(super) fn quit(&mut self, now: Instant, out: &mut Vec<Action>) {
-        if self.leaving.is_some() {
+        if self.leaving.is_some() || self.placement.is_handing_over() {
             // Typed twice: the departure is under way already.
             return;
         }
         if self.phase != Phase::Member {
             // Not in the ring yet: nobody depends on us.
             self.exit(0, out);
+            return;
+        }
+        // A peer that looks after files first hands its own to its
+        // successor, while it is still a member its successor hears from,
+        // and sends its `LEAVE` once they have arrived.
+        if !self.hand_over_before_leaving(now, out) {
+            self.send_leave(now, out);
+        }
+    }
+
+    /// Tells every predecessor that this peer leaves, and exits once they
+    /// have answered (or at once if there is nobody to tell).
+    pub(super) fn send_leave(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.leaving.is_some() || self.phase != Phase::Member {
             return;
         }
         let successors = self.successors.peers();
@@ -426,34 +439,14 @@ impl Peer {
                 }
             }
         }
-        // A peer that looks after files hands its own to its successor
-        // meanwhile, and waits longer for that.
-        let handing_over = self.hand_over_before_leaving(now, out);
-        if waiting_for.is_empty() && !handing_over {
+        if waiting_for.is_empty() {
             self.exit(0, out);
             return;
         }
-        let limit = if handing_over {
-            LEAVE_TIMEOUT.max(QUIT_HANDOVER_LIMIT)
-        } else {
-            LEAVE_TIMEOUT
-        };
         self.leaving = Some(Leaving {
             waiting_for,
-            give_up_at: now + limit,
+            give_up_at: now + LEAVE_TIMEOUT,
         });
-    }
-
-    /// Exits once every predecessor has acknowledged the departure and
-    /// every file has reached the successor.
-    pub(super) fn exit_if_left(&mut self, out: &mut Vec<Action>) {
-        let acknowledged = self
-            .leaving
-            .as_ref()
-            .is_some_and(|leaving| leaving.waiting_for.is_empty());
-        if acknowledged && !self.placement.is_handing_over() {
-            self.exit(0, out);
-        }
     }
 
     /// A predecessor answered our `LEAVE` (or could not be reached, which
@@ -463,7 +456,9 @@ impl Peer {
             return;
         };
         leaving.waiting_for.retain(|&p| p != predecessor);
-        self.exit_if_left(out);
+        if leaving.waiting_for.is_empty() {
+            self.exit(0, out);
+        }
     }
 
     /// `LEAVE`: a successor says it is leaving. The notice is checked with

@@ -474,7 +474,7 @@ impl Peer {
             self.expected
                 .next_expiry()
                 .map(|at| (at, Due::Expectations)),
-            self.placement.next_round().map(|at| (at, Due::Placement)),
+            self.placement.next_due().map(|at| (at, Due::Placement)),
         ]
         .into_iter()
         .flatten()

@@ -100,6 +100,8 @@ pub struct Placement {
 struct QuitHandover {
     to: PeerId,
     queue: Vec<FileName>,
+    /// When the peer stops waiting and leaves anyway.
+    give_up_at: Instant,
     /// The files whose first handover failed and that were sent again: a
     /// second failure is left at that, since `Quit` must end.
     retried: BTreeSet<FileName>,
@@ -120,17 +122,27 @@ impl Placement {
         }
     }
 
-    /// When the next placement round is due.
-    pub fn next_round(&self) -> Option<Instant> {
-        self.next_round.filter(|_| self.active)
+    /// When placement next has work due: a round, or, while `Quit` waits
+    /// for its handovers, the moment it stops waiting.
+    pub fn next_due(&self) -> Option<Instant> {
+        match &self.leaving {
+            Some(leaving) => Some(leaving.give_up_at),
+            None => self.next_round.filter(|_| self.active),
+        }
     }
 
-    /// Whether a leaving peer still has files on their way to its successor.
+    /// Whether `Quit` is waiting for this peer's files to reach its
+    /// successor.
     pub fn is_handing_over(&self) -> bool {
+        self.leaving.is_some()
+    }
+
+    /// Whether every file of a `Quit` has been handed over (or given up).
+    fn handovers_done(&self) -> bool {
         self.leaving
             .as_ref()
-            .is_some_and(|leaving| !leaving.queue.is_empty())
-            || self
+            .is_some_and(|leaving| leaving.queue.is_empty())
+            && !self
                 .under_way
                 .values()
                 .any(|&m| m == Movement::Handover(HandoverReason::Leaving))
@@ -346,8 +358,23 @@ impl Peer {
         self.config.ping_interval / 2
     }
 
-    /// One placement round: see the module documentation.
+    /// One placement round: see the module documentation. While `Quit`
+    /// waits for its handovers, the due work is the end of that wait.
     pub(super) fn placement_round(&mut self, now: Instant, out: &mut Vec<Action>) {
+        if self.placement.leaving.is_some() {
+            warn(
+                out,
+                Kind::Transfer,
+                format!(
+                    "left without waiting longer for files to reach the successor: {} s have \
+                     passed",
+                    QUIT_HANDOVER_LIMIT.as_secs()
+                ),
+            );
+            self.placement.leaving = None;
+            self.send_leave(now, out);
+            return;
+        }
         self.placement.next_round = Some(now + self.round_period());
         if self.phase != Phase::Member || self.leaving.is_some() {
             return;
@@ -403,8 +430,9 @@ impl Peer {
     }
 
     /// `Quit` was typed at a peer that looks after files: the files it is
-    /// responsible for go to its first successor before it exits. Returns
-    /// whether any are on their way.
+    /// responsible for go to its first successor before it tells its
+    /// predecessors that it leaves, while the successor still hears from it
+    /// as its predecessor. Returns whether any are on their way.
     pub(super) fn hand_over_before_leaving(&mut self, now: Instant, out: &mut Vec<Action>) -> bool {
         if !self.placement.active {
             return false;
@@ -426,13 +454,17 @@ impl Peer {
             .collect::<BTreeSet<_>>()
             .into_iter()
             .collect();
+        if queue.is_empty() {
+            return false;
+        }
         self.placement.leaving = Some(QuitHandover {
             to,
             queue,
+            give_up_at: now + QUIT_HANDOVER_LIMIT,
             retried: BTreeSet::new(),
         });
         self.send_leaving_handovers(out);
-        self.placement.is_handing_over()
+        true
     }
 
     fn send_leaving_handovers(&mut self, out: &mut Vec<Action>) {
@@ -477,7 +509,7 @@ impl Peer {
                 .any(|&(_, peer)| peer == from);
         let refusal = if !self.placement.active {
             Some("this peer does not keep copies for the ring (no --replicas or --handover)")
-        } else if self.leaving.is_some() {
+        } else if self.leaving.is_some() || self.placement.is_handing_over() {
             Some("this peer is leaving the ring")
         } else if !neighbour {
             Some("it is not a neighbour of this peer")
@@ -570,7 +602,10 @@ impl Peer {
                 }
                 if self.placement.leaving.is_some() {
                     self.send_leaving_handovers(out);
-                    self.exit_if_left(out);
+                    if self.placement.handovers_done() {
+                        self.placement.leaving = None;
+                        self.send_leave(now, out);
+                    }
                 }
             }
             Direction::Received => match outcome {

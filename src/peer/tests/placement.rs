@@ -292,32 +292,33 @@ fn an_offer_for_the_ring_is_taken_from_neighbours_only() {
     ]);
 }
 
+fn handing_over(id: u8) -> PeerConfig {
+    PeerConfig {
+        handover: true,
+        ..config(id, 2)
+    }
+}
+
 #[test]
-fn a_quitting_peer_exits_only_once_its_files_reached_its_successor() {
-    let mut nine = Scenario::running_with(
-        PeerConfig {
-            handover: true,
-            ..config(9, 2)
-        },
-        &[14, 19],
-        &[8, 5],
-    )
-    .holding(&["2057", "2067"]);
-    let trace = nine.step(1.0, "typed Quit");
-    // 2057 (hash 9) is 9's own; 2067 is the user's, stored from here.
-    assert!(trace.contains(&"send-file 2057 14 handover".to_string()));
-    assert!(!trace.iter().any(|entry| entry.contains("send-file 2067")));
+fn a_quitting_peer_hands_its_files_over_first_and_then_leaves() {
+    let mut nine =
+        Scenario::running_with(handing_over(9), &[14, 19], &[8, 5]).holding(&["2057", "2067"]);
+    // 2057 (hash 9) is 9's own; 2067 is the user's, stored from here. The
+    // `LEAVE` waits, so that 14 still hears 9 as its predecessor and takes
+    // the file from it.
     nine.expect(&[
-        (1.0, "reply 8 OK", &[]),
-        (1.0, "reply 5 OK", &[]),
+        (1.0, "typed Quit", &["send-file 2057 14 handover"]),
         (
             1.2,
             "sent 2057 14 handover ok",
             &[
                 "print Handed over File 2057 to Peer 14: this peer is leaving",
-                "exit 0",
+                "tcp 8 LEAVE 9 14 19",
+                "tcp 5 LEAVE 9 14 19",
             ],
         ),
+        (1.2, "reply 8 OK", &[]),
+        (1.2, "reply 5 OK", &["exit 0"]),
     ]);
 }
 
@@ -337,24 +338,27 @@ fn at_the_course_defaults_quit_moves_nothing() {
 
 #[test]
 fn a_handover_that_never_ends_does_not_trap_a_leaving_peer() {
-    let mut nine = Scenario::running_with(
-        PeerConfig {
-            handover: true,
-            ..config(9, 2)
-        },
-        &[14, 19],
-        &[8, 5],
-    )
-    .holding(&["2057"]);
+    let mut nine = Scenario::running_with(handing_over(9), &[14, 19], &[8, 5]).holding(&["2057"]);
     nine.step(1.0, "typed Quit");
-    nine.step(1.0, "reply 8 OK");
-    nine.step(1.0, "reply 5 OK");
     let limit = 1.0 + QUIT_HANDOVER_LIMIT.as_secs_f64();
     let log = nine.run_until(limit, &[14, 19]);
+    let at_limit: Vec<&str> = log
+        .iter()
+        .filter(|(secs, _)| *secs == limit)
+        .map(|(_, entry)| entry.as_str())
+        .collect();
     assert_eq!(
-        log.last().map(|(secs, entry)| (*secs, entry.as_str())),
-        Some((limit, "exit 0"))
+        at_limit,
+        [
+            "warn Transfer",
+            "tcp 8 LEAVE 9 14 19",
+            "tcp 5 LEAVE 9 14 19"
+        ]
     );
+    nine.expect(&[
+        (limit, "reply 8 LEAVE: OK", &[]),
+        (limit, "reply 5 LEAVE: OK", &["exit 0"]),
+    ]);
 }
 
 #[test]
@@ -385,14 +389,7 @@ fn the_successor_of_a_leaving_peer_takes_its_files_as_responsible_and_a_leaving_
         fourteen.step(1.5, "received 2057 9 handover ok"),
         ["print Took over File 2057 from Peer 9: this peer is responsible for it now"]
     );
-    let mut nine = Scenario::running_with(
-        PeerConfig {
-            handover: true,
-            ..config(9, 2)
-        },
-        &[14, 19],
-        &[8, 5],
-    );
+    let mut nine = Scenario::running_with(handing_over(9), &[14, 19], &[8, 5]).holding(&["2057"]);
     nine.step(1.0, "typed Quit");
     assert_eq!(
         nine.step(1.0, "tcp OFFER 2057 14 100 handover"),
@@ -402,24 +399,18 @@ fn the_successor_of_a_leaving_peer_takes_its_files_as_responsible_and_a_leaving_
 
 #[test]
 fn a_failed_handover_at_quit_is_tried_once_more() {
-    let mut nine = Scenario::running_with(
-        PeerConfig {
-            handover: true,
-            ..config(9, 2)
-        },
-        &[14, 19],
-        &[8, 5],
-    )
-    .holding(&["2057"]);
+    let mut nine = Scenario::running_with(handing_over(9), &[14, 19], &[8, 5]).holding(&["2057"]);
     nine.step(1.0, "typed Quit");
-    nine.step(1.0, "reply 8 OK");
-    nine.step(1.0, "reply 5 OK");
     assert_eq!(
         placements(&nine.step(1.1, "sent 2057 14 handover refused")),
         ["send-file 2057 14 handover"]
     );
     assert_eq!(
         nine.step(1.2, "sent 2057 14 handover refused"),
-        ["warn Transfer", "exit 0"]
+        [
+            "warn Transfer",
+            "tcp 8 LEAVE 9 14 19",
+            "tcp 5 LEAVE 9 14 19"
+        ]
     );
 }
