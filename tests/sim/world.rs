@@ -1645,6 +1645,13 @@ impl World {
             return;
         }
         self.settled = true;
+        if self.plan.probes.is_empty() {
+            // Nothing to type: the run ends once the placement deadline,
+            // if any, has been checked.
+            self.end_at = self.now.max(self.placement_deadline.unwrap_or_default())
+                + Duration::from_millis(1);
+            return;
+        }
         let probes = self.plan.probes.clone();
         for probe in probes {
             if let Probe::StoreAndRequest = probe {
