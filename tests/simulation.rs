@@ -155,3 +155,38 @@ fn the_same_seed_replays_the_same_run() {
     assert_eq!(first.result.convergence, second.result.convergence);
     assert_eq!(first.result.lookups, second.result.lookups);
 }
+
+#[test]
+fn replicas_survive_one_kill() {
+    check(Scenario::ReplicasKill, TEACHING, 3);
+    check(Scenario::ReplicasKill, 24, 3);
+}
+
+#[test]
+fn replicas_survive_k_minus_1_adjacent_kills_repeated() {
+    check(Scenario::ReplicasAdjacentKills, 24, 4);
+}
+
+#[test]
+fn files_follow_joins_and_quits() {
+    check(Scenario::ReplicasJoinQuit, 24, 4);
+}
+
+#[test]
+fn replicas_survive_churn_within_the_assumption() {
+    check(Scenario::ReplicasChurn, 24, 4);
+}
+
+#[test]
+fn losses_beyond_the_assumption_are_measured_not_violations() {
+    check(Scenario::ReplicasKFailures, 24, 3);
+    let outcome = sim::run_seed(RunConfig {
+        seed: 0,
+        peers: 24,
+        scenario: Some(Scenario::ReplicasKFailures),
+        trace: TraceConfig::OFF,
+    });
+    let copies = &outcome.result.copies;
+    assert!(copies.files_stored > 0, "no file was stored: {copies:?}");
+    assert!(copies.files_lost <= copies.files_stored, "{copies:?}");
+}

@@ -94,6 +94,40 @@ fn detection_time(fault: &Fault, ping_interval: Duration) -> Duration {
     }
 }
 
+/// How long one placement can take once it is offered: the offer's round
+/// trip and the transfer itself, at the simulated network's slowest
+/// (`NetworkConfig`: 2 ms a message, 50 ms a file), with a little room.
+pub const PLACEMENT_STEP: Duration = Duration::from_millis(60);
+
+/// How many placements a peer has under way at once
+/// (`MAX_PLACEMENTS_UNDER_WAY` in `src/peer/placement.rs`).
+pub const PLACEMENTS_AT_ONCE: usize = 4;
+
+/// How long after the last fault every ring file must be back at the K
+/// peers that should hold it (the responsible peer, as `NNNN.pdf`, and
+/// its next K - 1 live successors), given the run's convergence bound B
+/// and the most placements one peer may have to make, P:
+///
+/// ```text
+/// B_K = B + T + T/2 + ceil(P / 4) × step
+/// ```
+///
+/// Once the lists are right (B), every peer has pinged its successors at
+/// their right positions within one interval T, so every peer knows its
+/// arc and its predecessors' arcs; the next placement round comes within
+/// T/2; and a peer has at most four placements under way, each taking at
+/// most one `PLACEMENT_STEP`, and starts its next round as soon as one
+/// ends. The same bound, for one kill, is the *repair window* of the
+/// replica scenarios: the faults keep to at most K - 1 failures within it.
+pub fn placement_bound(
+    convergence_bound: Duration,
+    ping_interval: Duration,
+    placements: usize,
+) -> Duration {
+    let batches = placements.div_ceil(PLACEMENTS_AT_ONCE) as u32;
+    convergence_bound + ping_interval + ping_interval / 2 + PLACEMENT_STEP * batches
+}
+
 /// How long a `Store` typed in a settled ring may take to be accepted by
 /// the responsible peer, and a `Request` to be answered.
 pub const STORE_BOUND: Duration = Duration::from_secs(3);

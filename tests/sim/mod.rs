@@ -16,6 +16,8 @@
 //! - [`rng`]: the seeded generator;
 //! - [`network`]: latency, loss, duplication, partitions;
 //! - [`files`]: the peers' directories;
+//! - [`copies`]: the ring's files and their copies, in the replica
+//!   scenarios;
 //! - [`faults`]: what a scenario does to the ring;
 //! - [`scenarios`]: the named scenarios, each planned from a seed;
 //! - [`world`]: the peers, the event queue and the virtual clock;
@@ -29,6 +31,7 @@
 
 #![allow(dead_code)]
 
+pub mod copies;
 pub mod faults;
 pub mod files;
 pub mod invariants;

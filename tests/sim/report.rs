@@ -13,7 +13,7 @@ use std::time::Duration;
 use super::Outcome;
 use super::invariants::{Failure, KILL_DETECTION_BOUND, freeze_detection_bound};
 use super::lookups::{LOOKUP_TIMEOUT, LookupTally};
-use super::scenarios::{PING_INTERVAL, Scenario};
+use super::scenarios::{KILLED_SHARES, PING_INTERVAL, Scenario};
 
 /// At most this many violations of one seed are printed; the count says
 /// how many more there were.
@@ -69,6 +69,8 @@ pub fn render(outcomes: &[Outcome], request: Request) -> String {
         render_scenario(&mut out, *scenario, runs);
     }
     render_lookups(&mut out, &by_scenario);
+    render_churn_losses(&mut out, &by_scenario);
+    render_k_failures(&mut out, &by_scenario);
     let mut violations = 0;
     for outcome in outcomes {
         violations += outcome.result.violations.len();
@@ -179,6 +181,148 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
             ),
         };
         let _ = writeln!(out, "{line}");
+    }
+    render_files(out, runs);
+}
+
+/// Median, p99 and worst of some durations, in intervals and in seconds.
+fn durations(values: &[Duration]) -> Option<String> {
+    let interval = PING_INTERVAL.as_secs_f64();
+    let f = Figures::of(values.iter().map(Duration::as_secs_f64).collect())?;
+    Some(format!(
+        "median {:.2}, p99 {:.2}, worst {:.2} intervals ({:.2} s, {:.2} s, {:.2} s; {} measured)",
+        f.median / interval,
+        f.p99 / interval,
+        f.worst / interval,
+        f.median,
+        f.p99,
+        f.worst,
+        f.count
+    ))
+}
+
+/// The ring's files of a replica scenario, by K: how many were lost, how
+/// long the ring took to have K copies of every file again after a kill,
+/// and how long a newcomer took to hold its files.
+fn render_files(out: &mut String, runs: &[&Outcome]) {
+    let interval = PING_INTERVAL.as_secs_f64();
+    for replicas in 1..=3 {
+        let of_k: Vec<_> = runs
+            .iter()
+            .map(|o| &o.result.copies)
+            .filter(|c| c.replicas == replicas)
+            .collect();
+        if of_k.is_empty() {
+            continue;
+        }
+        let stored: u32 = of_k.iter().map(|c| c.files_stored).sum();
+        let lost: u32 = of_k.iter().map(|c| c.files_lost).sum();
+        let violations = if of_k.iter().all(|c| c.losses_are_violations) {
+            "each one a violation"
+        } else {
+            "measured, not violations"
+        };
+        let bound = of_k
+            .iter()
+            .map(|c| c.placement_bound.as_secs_f64() / interval)
+            .fold(0.0, f64::max);
+        let _ = writeln!(
+            out,
+            "  K = {replicas}: {} seeds, {stored} files stored, {lost} lost ({violations}); \
+             placement bound after the last fault up to {bound:.2} intervals",
+            of_k.len()
+        );
+        let repairs: Vec<Duration> = of_k.iter().flat_map(|c| c.repairs.clone()).collect();
+        let overtaken: u32 = of_k.iter().map(|c| c.repairs_overtaken).sum();
+        let unfinished: u32 = of_k.iter().map(|c| c.repairs_unfinished).sum();
+        if let Some(figures) = durations(&repairs) {
+            let _ = writeln!(
+                out,
+                "    K copies of every file again after a kill: {figures}; {overtaken} \
+                 overtaken by another kill, {unfinished} not done by the end"
+            );
+        } else if unfinished > 0 {
+            let _ = writeln!(
+                out,
+                "    K copies of every file again after a kill: never ({unfinished} repairs not \
+                 done by the end)"
+            );
+        }
+        let newcomers: Vec<Duration> = of_k.iter().flat_map(|c| c.newcomers.clone()).collect();
+        if let Some(figures) = durations(&newcomers) {
+            let _ = writeln!(
+                out,
+                "    a newcomer holds the files of its arc as NNNN.pdf, from its join: {figures}"
+            );
+        }
+    }
+}
+
+/// The table of files lost per 1,000 churn events in `ReplicasChurn`, at
+/// each K.
+fn render_churn_losses(out: &mut String, by_scenario: &BTreeMap<Scenario, Vec<&Outcome>>) {
+    let Some(runs) = by_scenario.get(&Scenario::ReplicasChurn) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "files lost per 1,000 churn events at K = 1, 2, 3 (replicas-churn: random joins, kills \
+         and quits, departures at least a repair window apart; losses are violations at K >= 2):"
+    );
+    for replicas in 1..=3 {
+        let of_k: Vec<_> = runs
+            .iter()
+            .map(|o| &o.result.copies)
+            .filter(|c| c.replicas == replicas)
+            .collect();
+        let events: u32 = of_k.iter().map(|c| c.churn_events).sum();
+        let stored: u32 = of_k.iter().map(|c| c.files_stored).sum();
+        let lost: u32 = of_k.iter().map(|c| c.files_lost).sum();
+        let per_thousand = 1000.0 * f64::from(lost) / f64::from(events.max(1));
+        let share = 100.0 * f64::from(lost) / f64::from(stored.max(1));
+        let _ = writeln!(
+            out,
+            "  K = {replicas}: {per_thousand:.1} files lost per 1,000 churn events ({lost} lost in \
+             {events} churn events over {} seeds; {share:.2}% of {stored} files stored)",
+            of_k.len()
+        );
+    }
+}
+
+/// The table of `ReplicasKFailures`: the share of files lost when a share
+/// p of the peers is killed at once, against the estimate p^K (all K
+/// holders of a file among the killed).
+fn render_k_failures(out: &mut String, by_scenario: &BTreeMap<Scenario, Vec<&Outcome>>) {
+    let Some(runs) = by_scenario.get(&Scenario::ReplicasKFailures) else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "loss with K failing at once: measured vs p^K (replicas-k-failures: a share p of the \
+         peers killed at one moment, R = 3):"
+    );
+    for share in KILLED_SHARES {
+        let mut cells = Vec::new();
+        for replicas in 1..=3 {
+            let of_cell: Vec<_> = runs
+                .iter()
+                .map(|o| &o.result.copies)
+                .filter(|c| c.replicas == replicas && c.killed_share == Some(share))
+                .collect();
+            let stored: u32 = of_cell.iter().map(|c| c.files_stored).sum();
+            let lost: u32 = of_cell.iter().map(|c| c.files_lost).sum();
+            let estimate = share.powi(replicas as i32);
+            cells.push(if stored == 0 {
+                format!("K = {replicas}: no seed (p^K {estimate:.4})")
+            } else {
+                format!(
+                    "K = {replicas}: {:.4} vs {estimate:.4} ({lost} of {stored} files, {} seeds)",
+                    f64::from(lost) / f64::from(stored),
+                    of_cell.len()
+                )
+            });
+        }
+        let _ = writeln!(out, "  p = {share:.1}: {}", cells.join("; "));
     }
 }
 

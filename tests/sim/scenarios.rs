@@ -18,7 +18,7 @@ use p2p::message::Request;
 use p2p::ring::PeerId;
 
 use super::faults::Fault;
-use super::invariants::Keep;
+use super::invariants::{Keep, convergence_bound, placement_bound};
 use super::lookups::LOOKUPS_PER_INTERVAL;
 use super::network::NetworkConfig;
 use super::rng::Rng;
@@ -70,10 +70,33 @@ pub enum Scenario {
     PartitionHeals,
     /// Datagrams lost at a seeded rate while peers are killed.
     DatagramLoss,
+    /// The replica scenarios: files are stored from random peers before
+    /// the faults, every peer looks after them (`--replicas K`, with
+    /// handover), and none may be lost while the faults keep to the
+    /// assumption of at most K - 1 failures per repair window (see
+    /// `invariants::placement_bound`). Each seed chooses K.
+    ///
+    /// One kill, at K = 2 or 3.
+    ReplicasKill,
+    /// K - 1 adjacent peers killed at the same moment, three times, with a
+    /// pause longer than the repair window between.
+    ReplicasAdjacentKills,
+    /// Joins and `Quit`s only, at K = 1 (with `--handover`), 2 or 3: every
+    /// newcomer must come to hold its files, and a leaver's files must be
+    /// at its successor when it exits.
+    ReplicasJoinQuit,
+    /// Random joins, quits and kills at K = 1, 2 or 3, with departures at
+    /// least one repair window apart: at K = 1 a kill loses the files of
+    /// its peer (the figure), at K of 2 or more nothing may be lost.
+    ReplicasChurn,
+    /// The assumption broken on purpose: a share p of the peers (0.1, 0.2
+    /// or 0.3) killed at one moment, at K = 1, 2 or 3. The files lost are
+    /// measured against the estimate p^K, not counted as violations.
+    ReplicasKFailures,
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 13] = [
+    pub const ALL: [Scenario; 18] = [
         Scenario::AdjacentKills,
         Scenario::RestartAfter300Ms,
         Scenario::RestartAfter1S,
@@ -87,6 +110,11 @@ impl Scenario {
         Scenario::AdjacentKillsWide,
         Scenario::PartitionHeals,
         Scenario::DatagramLoss,
+        Scenario::ReplicasKill,
+        Scenario::ReplicasAdjacentKills,
+        Scenario::ReplicasJoinQuit,
+        Scenario::ReplicasChurn,
+        Scenario::ReplicasKFailures,
     ];
 
     /// The name the report and `SCENARIO=` use.
@@ -105,6 +133,11 @@ impl Scenario {
             Scenario::AdjacentKillsWide => "adjacent-kills-wide",
             Scenario::PartitionHeals => "partition-heals",
             Scenario::DatagramLoss => "datagram-loss",
+            Scenario::ReplicasKill => "replicas-kill",
+            Scenario::ReplicasAdjacentKills => "replicas-adjacent-kills",
+            Scenario::ReplicasJoinQuit => "replicas-join-quit",
+            Scenario::ReplicasChurn => "replicas-churn",
+            Scenario::ReplicasKFailures => "replicas-k-failures",
         }
     }
 
@@ -153,7 +186,33 @@ pub struct Plan {
     pub min_live: usize,
     /// Set for the churn scenarios only.
     pub churn: Option<Churn>,
+    /// `--replicas` and `--handover` of every peer: 1 and no handover, as
+    /// in the course, but in the replica scenarios.
+    pub replicas: usize,
+    pub handover: bool,
+    /// The ring's files: how many are stored from random peers before the
+    /// faults, and whether one lost is a violation (it is not where the
+    /// faults break the assumption, or at K = 1).
+    pub ring_files: usize,
+    pub losses_are_violations: bool,
+    /// The share of the peers killed at one moment, in
+    /// `ReplicasKFailures`, for the report.
+    pub killed_share: Option<f64>,
 }
+
+/// When the stores of the ring's files are typed, spread over a second so
+/// that no peer has them all under way at once.
+pub const RING_STORES_AT: Duration = WARMUP;
+pub const RING_STORES_SPREAD: Duration = Duration::from_secs(1);
+
+/// The first fault of a replica scenario comes this long after the
+/// stores began: time for every store to arrive and be replicated (a
+/// store takes milliseconds, a replica one placement round of half an
+/// interval), with room to spare.
+pub const RING_FILES_SETTLE: Duration = Duration::from_secs(3);
+
+/// The shares of peers killed at once in `ReplicasKFailures`.
+pub const KILLED_SHARES: [f64; 3] = [0.1, 0.2, 0.3];
 
 impl Plan {
     /// Plans one run of `scenario` on a ring of `peers` peers (the
@@ -183,6 +242,11 @@ impl Plan {
             checks_false_deaths: true,
             min_live: 4,
             churn: None,
+            replicas: 1,
+            handover: false,
+            ring_files: 0,
+            losses_are_violations: false,
+            killed_share: None,
         };
         let n = plan.ring.len();
         let at = |i: usize| plan.ring[i % n];
@@ -310,11 +374,175 @@ impl Plan {
                 plan.faults
                     .push((fault_at + FAULT_WINDOW, Fault::SetLoss(0.0)));
             }
+            Scenario::ReplicasKill
+            | Scenario::ReplicasAdjacentKills
+            | Scenario::ReplicasJoinQuit
+            | Scenario::ReplicasChurn
+            | Scenario::ReplicasKFailures => plan_replicas(&mut plan, start, rng),
         }
         // The faults are applied in time order; a stable sort keeps the
         // order of faults planned for the same instant.
         plan.faults.sort_by_key(|(at, _)| *at);
         plan
+    }
+}
+
+/// How long the churn of `ReplicasChurn` lasts: long enough for a few
+/// departures, which come at least a repair window apart.
+pub const REPLICA_CHURN_WINDOW: Duration = Duration::from_secs(15);
+
+/// How many churn events `ReplicasChurn` and `ReplicasJoinQuit` plan a
+/// second, on average, before departures too close together are dropped.
+const REPLICA_CHURN_RATE: f64 = 1.0;
+const JOIN_QUIT_RATE: f64 = 0.5;
+
+/// How many times `ReplicasAdjacentKills` kills its K - 1 adjacent peers.
+const ADJACENT_KILL_ROUNDS: u32 = 3;
+
+/// Plans a replica scenario (see [`Scenario::ReplicasKill`] and the ones
+/// after it): the seed chooses K, the files are stored before the faults,
+/// and the faults keep to the assumption but in `ReplicasKFailures`.
+fn plan_replicas(plan: &mut Plan, start: usize, rng: &mut Rng) {
+    let scenario = plan.scenario;
+    let n = plan.ring.len();
+    let at = |i: usize| plan.ring[i % n];
+    plan.replicas = match scenario {
+        Scenario::ReplicasKill | Scenario::ReplicasAdjacentKills => 2 + rng.index(2),
+        _ => 1 + rng.index(3),
+    };
+    plan.handover = true;
+    // R >= K - 1 keeps a peer's replica holders in its list; R = 3 at
+    // K = 3, and everywhere in `ReplicasKFailures`, whose mass kills would
+    // otherwise cut the ring as well as lose files.
+    plan.successor_count = if plan.replicas == 3 || scenario == Scenario::ReplicasKFailures {
+        3
+    } else {
+        2
+    };
+    plan.min_live = plan.successor_count + 2;
+    plan.ring_files = 2 * n;
+    // The settled ring's stores and requests are left to the other
+    // scenarios: here the ring's own files are the probes, and the run
+    // ends soon after the placement deadline.
+    plan.probes.clear();
+    plan.losses_are_violations = match scenario {
+        Scenario::ReplicasKFailures => false,
+        Scenario::ReplicasChurn => plan.replicas >= 2,
+        _ => true,
+    };
+    let window = repair_window(plan);
+    let fault_at = RING_STORES_AT
+        + RING_FILES_SETTLE
+        + rng.duration_between(Duration::ZERO, plan.ping_interval);
+    match scenario {
+        Scenario::ReplicasKill => plan.faults.push((fault_at, Fault::Kill(at(start)))),
+        Scenario::ReplicasAdjacentKills => {
+            // Each round kills the K - 1 peers after a random one; the
+            // pause between rounds is longer than the repair window.
+            let pause = window + Duration::from_secs(1);
+            for round in 0..ADJACENT_KILL_ROUNDS {
+                let when = fault_at + pause * round;
+                let first = rng.index(n);
+                for step in 0..plan.replicas - 1 {
+                    plan.faults.push((when, Fault::Kill(at(first + step))));
+                }
+            }
+        }
+        Scenario::ReplicasJoinQuit => {
+            plan.faults = spaced_churn(
+                fault_at,
+                FAULT_WINDOW,
+                JOIN_QUIT_RATE,
+                &[Fault::JoinRandom, Fault::QuitRandom],
+                None,
+                rng,
+            );
+        }
+        Scenario::ReplicasChurn => {
+            // Departures (kills and quits) at least a repair window apart
+            // at every K, so that one churn process serves all three:
+            // within the assumption at K >= 2, and the plain loss at K = 1.
+            plan.faults = spaced_churn(
+                fault_at,
+                REPLICA_CHURN_WINDOW,
+                REPLICA_CHURN_RATE,
+                &[
+                    Fault::JoinRandom,
+                    Fault::JoinRandom,
+                    Fault::KillRandom,
+                    Fault::QuitRandom,
+                ],
+                Some(window),
+                rng,
+            );
+            plan.churn = Some(Churn {
+                start: fault_at,
+                window: REPLICA_CHURN_WINDOW,
+                lookups: lookup_times(fault_at, REPLICA_CHURN_WINDOW, plan.ping_interval, rng),
+            });
+        }
+        _ => {
+            let share = KILLED_SHARES[rng.index(KILLED_SHARES.len())];
+            plan.killed_share = Some(share);
+            let most = n.saturating_sub(plan.min_live).max(1);
+            let count = ((share * n as f64).round() as usize).clamp(1, most);
+            let mut victims = plan.ring.clone();
+            rng.shuffle(&mut victims);
+            for &victim in victims.iter().take(count) {
+                plan.faults.push((fault_at, Fault::Kill(victim)));
+            }
+        }
+    }
+}
+
+/// The repair window of a replica scenario as planned: the bound on
+/// placement after one kill (`invariants::placement_bound`).
+pub fn repair_window(plan: &Plan) -> Duration {
+    let kill = [(Duration::ZERO, Fault::Kill(PeerId(0)))];
+    let convergence = convergence_bound(&kill, plan.successor_count, plan.ping_interval);
+    placement_bound(convergence, plan.ping_interval, most_placements(plan))
+}
+
+/// The most placements one peer may have to make after a fault: K times
+/// the files of K + 1 arcs (its own, its K - 1 predecessors' and one more,
+/// merged by a failure), taking an arc to hold twice its average share of
+/// the files, since arcs are uneven.
+pub fn most_placements(plan: &Plan) -> usize {
+    let per_arc = plan.ring_files.div_ceil(plan.ring.len().max(1));
+    plan.replicas * 2 * per_arc * (plan.replicas + 1)
+}
+
+/// Churn of the given kinds at `per_second` events a second on average
+/// over `window` from `start`. With `spacing`, a departure (a kill or a
+/// quit) that would come within `spacing` of the one before is dropped.
+fn spaced_churn(
+    start: Duration,
+    window: Duration,
+    per_second: f64,
+    kinds: &[Fault],
+    spacing: Option<Duration>,
+    rng: &mut Rng,
+) -> Vec<(Duration, Fault)> {
+    let mut faults = Vec::new();
+    let mut at = 0.0;
+    let mut last_departure: Option<Duration> = None;
+    loop {
+        at += -(1.0 - rng.unit()).ln() / per_second;
+        if at >= window.as_secs_f64() {
+            return faults;
+        }
+        let when = start + Duration::from_secs_f64(at);
+        let fault = kinds[rng.index(kinds.len())].clone();
+        let departure = matches!(fault, Fault::KillRandom | Fault::QuitRandom);
+        if departure {
+            if let (Some(spacing), Some(last)) = (spacing, last_departure)
+                && when < last + spacing
+            {
+                continue;
+            }
+            last_departure = Some(when);
+        }
+        faults.push((when, fault));
     }
 }
 

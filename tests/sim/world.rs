@@ -32,17 +32,20 @@ use p2p::peer::{
 };
 use p2p::ring::{FileName, PeerId};
 
+use super::copies::{
+    CopyFigures, Leaver, Newcomer, PLACEMENT_POLL, Repair, RingFile, ideal_holders,
+};
 use super::faults::Fault;
 use super::files::{Directory, FILE_SIZE, file_named};
 use super::invariants::{
     Convergence, Detection, Failure, KILL_DETECTION_BOUND, Monitor, REQUEST_BOUND, RequestProbe,
     STORE_BOUND, StoreProbe, convergence_bound, false_death_grace, freeze_detection_bound,
-    hop_limit, settle_time,
+    hop_limit, placement_bound, settle_time,
 };
 use super::lookups::{LOOKUP_TIMEOUT, Lookup, LookupEnd, LookupTally};
 use super::network::{NetworkConfig, Partition, address_of, peer_at};
 use super::rng::Rng;
-use super::scenarios::{Plan, Probe};
+use super::scenarios::{Plan, Probe, RING_STORES_AT, RING_STORES_SPREAD, most_placements};
 use super::trace::{self, Trace, TraceConfig};
 
 /// How long a TCP exchange may take before the sender gives up, as
@@ -72,6 +75,8 @@ pub struct RunResult {
     /// The lookups typed during churn and how they ended (all zero but in
     /// the churn scenarios).
     pub lookups: LookupTally,
+    /// The ring's files, in the replica scenarios (all zero elsewhere).
+    pub copies: CopyFigures,
     pub violations: Vec<super::invariants::Violation>,
     pub trace: Trace,
 }
@@ -181,6 +186,12 @@ enum Check {
     /// A lookup typed during churn must have been answered by now, or it
     /// has failed.
     LookupDeadline(usize),
+    /// Are the ring's files where they belong again (after a kill), and
+    /// does each newcomer hold its own?
+    Placement,
+    /// The bound on placement after the last fault: every kept file must
+    /// be at its K peers.
+    PlacementDeadline,
 }
 
 /// One entry of the event queue.
@@ -218,6 +229,8 @@ enum Pending {
     Check(Check),
     /// A lookup is typed during churn.
     Lookup,
+    /// A `Store` of one of the ring's files is typed at a random member.
+    RingStore,
 }
 
 struct Scheduled {
@@ -283,6 +296,18 @@ pub struct World {
     /// The lookups typed during churn, and the churn events carried out.
     lookups: Vec<Lookup>,
     churn_events: u32,
+    /// The ring's files and what is being timed about them (see
+    /// `copies.rs`), in the replica scenarios.
+    ring_files: Vec<RingFile>,
+    repairs: Vec<Repair>,
+    newcomers: Vec<Newcomer>,
+    leavers: Vec<Leaver>,
+    /// Whether a `Check::Placement` is scheduled.
+    polling_placement: bool,
+    placement_bound: Duration,
+    /// When every kept file must be at its K peers; `None` when the run
+    /// keeps no files of the ring.
+    placement_deadline: Option<Duration>,
 }
 
 impl World {
@@ -304,6 +329,9 @@ impl World {
             + STORE_BOUND
             + REQUEST_BOUND
             + Duration::from_secs(1);
+        let placement_bound = placement_bound(convergence_bound, interval, most_placements(&plan));
+        let placement_deadline = (plan.ring_files > 0).then_some(last_fault + placement_bound);
+        let end_at = end_at.max(placement_deadline.unwrap_or_default() + Duration::from_millis(1));
         let mut monitor = Monitor::new(plan.checks_false_deaths);
         monitor.keeps = plan.keeps.clone();
         World {
@@ -334,6 +362,13 @@ impl World {
             convergence_failed: false,
             lookups: Vec::new(),
             churn_events: 0,
+            ring_files: Vec::new(),
+            repairs: Vec::new(),
+            newcomers: Vec::new(),
+            leavers: Vec::new(),
+            polling_placement: false,
+            placement_bound,
+            placement_deadline,
         }
     }
 
@@ -355,6 +390,14 @@ impl World {
             .unwrap_or_default();
         for at in lookup_times {
             self.schedule_at(at, Pending::Lookup);
+        }
+        let stores = self.plan.ring_files;
+        for index in 0..stores {
+            let at = RING_STORES_AT + RING_STORES_SPREAD * index as u32 / stores as u32;
+            self.schedule_at(at, Pending::RingStore);
+        }
+        if let Some(deadline) = self.placement_deadline {
+            self.schedule_at(deadline, Pending::Check(Check::PlacementDeadline));
         }
         self.schedule_at(self.last_fault, Pending::Check(Check::Settle));
         self.schedule_at(
@@ -378,7 +421,10 @@ impl World {
     }
 
     fn finish(mut self) -> RunResult {
-        if !self.convergence_failed && self.convergence.correct_since.is_none() {
+        if !self.convergence_failed
+            && self.convergence.correct_since.is_none()
+            && self.plan.killed_share.is_none()
+        {
             let what = format!(
                 "the ring changed again after it had converged: {}",
                 self.describe_wrong_lists()
@@ -395,9 +441,11 @@ impl World {
             .as_ref()
             .map_or(Duration::ZERO, |churn| churn.window);
         let lookups = LookupTally::count(&self.lookups, self.churn_events, churn_window);
+        let copies = self.copy_figures();
         RunResult {
             events: self.events,
             lookups,
+            copies,
             convergence,
             convergence_bound: self.convergence_bound,
             detections: self.monitor.detections,
@@ -496,6 +544,7 @@ impl World {
             Pending::Fault(fault) => self.apply_fault(fault),
             Pending::Check(check) => self.check(check),
             Pending::Lookup => self.type_lookup(),
+            Pending::RingStore => self.type_ring_store(),
         }
     }
 
@@ -532,8 +581,8 @@ impl World {
             id,
             ping_interval: self.plan.ping_interval,
             successor_count: self.plan.successor_count,
-            replicas: 1,
-            handover: false,
+            replicas: self.plan.replicas,
+            handover: self.plan.handover,
         }
     }
 
@@ -643,8 +692,12 @@ impl World {
                     ..
                 } => self.receive_file(id, file, purpose, connection),
                 Action::Relabel { file, to } => self.slot(id).directory.relabel(file, to),
-                Action::Discard { file, held } => self.slot(id).directory.discard(file, held),
+                Action::Discard { file, held } => {
+                    self.slot(id).directory.discard(file, held);
+                    self.check_loss(file);
+                }
                 Action::Exit { .. } => {
+                    self.check_leaver(id);
                     self.end_process(id);
                     self.rebuild_convergence();
                     return false;
@@ -707,6 +760,7 @@ impl World {
         slot.buffered_datagrams = 0;
         slot.watching.clear();
         slot.tick_at = None;
+        self.check_losses_at(id);
         // The connections it had accepted close without an answer.
         let broken: Vec<u64> = self
             .exchanges
@@ -812,7 +866,18 @@ impl World {
                 self.monitor
                     .on_declared_dead(self.now, id, dead, live, dead_now);
             }
-            Line::StoreAccepted { file } => self.monitor.on_store_accepted(self.now, id, file),
+            Line::StoreAccepted { file } => {
+                self.monitor.on_store_accepted(self.now, id, file);
+                // Accepted where it was typed: the file is at the
+                // responsible peer already.
+                if self
+                    .ring_files
+                    .iter()
+                    .any(|ring| ring.file == file && ring.origin == id)
+                {
+                    self.ring_file_arrived(id, file);
+                }
+            }
             Line::FileReceived { file } => {
                 self.monitor.on_request_answered(id, file);
                 self.end_lookup(id, file, LookupEnd::Found);
@@ -1121,6 +1186,9 @@ impl World {
                 Purpose::Replica => directory.add_as(transfer.file, Held::Replica),
                 Purpose::Request => {}
             }
+            if transfer.purpose == Purpose::Store {
+                self.ring_file_arrived(transfer.receiver, transfer.file);
+            }
         }
         let finished = |peer, direction| Event::TransferFinished {
             file: transfer.file,
@@ -1234,6 +1302,7 @@ impl World {
             Fault::Join(peer) => self.join(peer),
             Fault::Quit(peer) => {
                 if self.process(peer) == Process::Running {
+                    self.note_leaver(peer);
                     self.step(peer, Event::Typed(Command::Quit));
                 }
             }
@@ -1258,6 +1327,7 @@ impl World {
                     self.trace.record(self.now, || {
                         format!("peer {:>3} is told to quit", peer.to_string())
                     });
+                    self.note_leaver(peer);
                     self.step(peer, Event::Typed(Command::Quit));
                 }
             }
@@ -1352,6 +1422,7 @@ impl World {
         let grace = false_death_grace(self.plan.ping_interval);
         self.monitor.excuse(peer, self.now + grace);
         self.end_process(peer);
+        self.start_repair();
     }
 
     fn freeze(&mut self, peer: PeerId, duration: Duration) {
@@ -1411,6 +1482,17 @@ impl World {
         slot.member = false;
         slot.tick_at = None;
         slot.watching.clear();
+        let incarnation = slot.incarnation;
+        if self.plan.ring_files > 0 {
+            self.newcomers.push(Newcomer {
+                peer: newcomer,
+                incarnation,
+                since: self.now,
+                held_after: None,
+                gone: false,
+            });
+            self.poll_placement();
+        }
         self.trace.record(self.now, || {
             format!(
                 "peer {:>3} starts, joining through peer {known}",
@@ -1463,7 +1545,17 @@ impl World {
             Check::Detection(index) => self.check_detection(index),
             Check::Settle => self.check_settled(),
             Check::ConvergenceDeadline => {
-                if self.convergence.correct_since.is_none() && !self.settled {
+                if self.convergence.correct_since.is_none()
+                    && !self.settled
+                    && self.plan.killed_share.is_some()
+                {
+                    // A mass kill may cut the ring (R adjacent peers
+                    // killed): the assumption is broken on purpose, and
+                    // the losses, counted at the kills, are all this
+                    // scenario measures.
+                    self.convergence_failed = true;
+                    self.end_at = self.now;
+                } else if self.convergence.correct_since.is_none() && !self.settled {
                     let what = format!(
                         "not converged {:.2} intervals after the last fault (at {:.3} s): {}",
                         self.convergence_bound.as_secs_f64()
@@ -1495,8 +1587,10 @@ impl World {
                     );
                     self.monitor.violate(self.now, what);
                 }
-                self.end_at = self.now;
+                self.end_at = self.now.max(self.placement_deadline.unwrap_or_default());
             }
+            Check::Placement => self.check_placement(),
+            Check::PlacementDeadline => self.check_placement_deadline(),
         }
     }
 
@@ -1551,6 +1645,13 @@ impl World {
             return;
         }
         self.settled = true;
+        if self.plan.probes.is_empty() {
+            // Nothing to type: the run ends once the placement deadline,
+            // if any, has been checked.
+            self.end_at = self.now.max(self.placement_deadline.unwrap_or_default())
+                + Duration::from_millis(1);
+            return;
+        }
         let probes = self.plan.probes.clone();
         for probe in probes {
             if let Probe::StoreAndRequest = probe {
@@ -1558,7 +1659,9 @@ impl World {
             }
         }
         self.schedule(STORE_BOUND, Pending::Check(Check::Requests));
-        self.end_at = self.now + STORE_BOUND + REQUEST_BOUND + Duration::from_millis(1);
+        self.end_at = (self.now + STORE_BOUND + REQUEST_BOUND)
+            .max(self.placement_deadline.unwrap_or_default())
+            + Duration::from_millis(1);
         self.schedule(
             STORE_BOUND + REQUEST_BOUND,
             Pending::Check(Check::ProbesDone),
@@ -1578,6 +1681,7 @@ impl World {
             };
             let file = file_named(number as u16);
             let used = self.monitor.stores.iter().any(|probe| probe.file == file)
+                || self.ring_files.iter().any(|ring| ring.file == file)
                 || self.monitor.requests.iter().any(|probe| probe.file == file)
                 || self.lookups.iter().any(|lookup| lookup.file == file);
             if !used {
@@ -1664,6 +1768,346 @@ impl World {
         self.step(origin, Event::Typed(Command::Request(file)));
     }
 
+    // ---- The ring's files (see `copies.rs`).
+
+    /// Types `Store` of a fresh file at a random member, which holds it
+    /// as the user's own `NNNN.pdf`.
+    fn type_ring_store(&mut self) {
+        let live = self.convergence.live().to_vec();
+        if live.is_empty() {
+            return;
+        }
+        let origin = self.rng.pick(&live);
+        let file = self.fresh_file(None);
+        self.slot(origin).directory.add(file);
+        self.ring_files.push(RingFile {
+            file,
+            origin,
+            stored_at: None,
+            lost_at: None,
+        });
+        self.step(origin, Event::Typed(Command::Store(file)));
+    }
+
+    /// A file stored through the ring has arrived at `at`, the peer that
+    /// accepted it: it is the ring's from now on, and the user's copy at
+    /// the origin goes (see the module documentation of `copies.rs`).
+    fn ring_file_arrived(&mut self, at: PeerId, file: FileName) {
+        let Some(ring) = self
+            .ring_files
+            .iter_mut()
+            .find(|ring| ring.file == file && ring.stored_at.is_none())
+        else {
+            return;
+        };
+        ring.stored_at = Some(self.now);
+        let origin = ring.origin;
+        if origin != at {
+            self.slot(origin).directory.discard(file, Held::Stored);
+        }
+        self.trace.record(self.now, || {
+            format!("file {file} is the ring's: stored at peer {at}, typed at peer {origin}")
+        });
+    }
+
+    /// Whether a peer whose process has not ended holds `file`, under
+    /// either name.
+    fn is_held(&self, file: FileName) -> bool {
+        self.slots
+            .iter()
+            .any(|slot| slot.process != Process::Dead && slot.directory.holds(file))
+    }
+
+    /// A copy of `file` may have gone: if it was the last, the file is
+    /// lost.
+    fn check_loss(&mut self, file: FileName) {
+        let Some(index) = self
+            .ring_files
+            .iter()
+            .position(|ring| ring.file == file && ring.is_kept())
+        else {
+            return;
+        };
+        if self.is_held(file) {
+            return;
+        }
+        self.ring_files[index].lost_at = Some(self.now);
+        self.trace.record(self.now, || {
+            format!("file {file} is lost: no live peer holds it")
+        });
+        if self.plan.losses_are_violations {
+            let what = format!(
+                "file {file} (hash {}) was lost: no live peer holds a copy, although at most \
+                 K - 1 = {} peers failed within a repair window",
+                file.hash(),
+                self.plan.replicas - 1
+            );
+            self.monitor.violate(self.now, what);
+        }
+    }
+
+    /// The process of `peer` has ended: the files it held may be lost.
+    fn check_losses_at(&mut self, peer: PeerId) {
+        let held: Vec<FileName> = self
+            .ring_files
+            .iter()
+            .filter(|ring| ring.is_kept() && self.slot(peer).directory.holds(ring.file))
+            .map(|ring| ring.file)
+            .collect();
+        for file in held {
+            self.check_loss(file);
+        }
+    }
+
+    /// `peer` is told to quit: the files it is responsible for must be at
+    /// its successor when it exits.
+    fn note_leaver(&mut self, peer: PeerId) {
+        if self.plan.ring_files == 0 || !self.plan.handover {
+            return;
+        }
+        let live = self.convergence.live();
+        let files: Vec<FileName> = self
+            .ring_files
+            .iter()
+            .filter(|ring| {
+                ring.is_kept()
+                    && ideal_holders(live, ring.file.hash(), 1) == [peer]
+                    && self.slot(peer).directory.holds_as(ring.file, Held::Stored)
+            })
+            .map(|ring| ring.file)
+            .collect();
+        self.leavers.push(Leaver {
+            peer,
+            incarnation: self.slot(peer).incarnation,
+            files,
+        });
+    }
+
+    /// `peer` exits: if it was told to quit, its files must be at its
+    /// successor, the next live member.
+    fn check_leaver(&mut self, peer: PeerId) {
+        let incarnation = self.slot(peer).incarnation;
+        let Some(index) = self
+            .leavers
+            .iter()
+            .position(|leaver| leaver.peer == peer && leaver.incarnation == incarnation)
+        else {
+            return;
+        };
+        let leaver = self.leavers.remove(index);
+        let live = self.convergence.live();
+        let Some(successor) = live
+            .iter()
+            .copied()
+            .find(|&p| p > peer)
+            .or_else(|| live.first().copied())
+            .filter(|&p| p != peer)
+        else {
+            return;
+        };
+        let missing: Vec<FileName> = leaver
+            .files
+            .iter()
+            .copied()
+            .filter(|&file| !self.slot(successor).directory.holds(file))
+            .collect();
+        if !missing.is_empty() {
+            let names: Vec<String> = missing.iter().map(FileName::to_string).collect();
+            let what = format!(
+                "peer {peer} quit, but its successor {successor} does not hold the files it was \
+                 responsible for: {}",
+                names.join(" ")
+            );
+            self.monitor.violate(self.now, what);
+        }
+    }
+
+    /// A kill: times how long the ring takes to put every kept file back
+    /// at its K peers. Kills at the same instant are one repair; a kill
+    /// during a repair overtakes it.
+    fn start_repair(&mut self) {
+        if self.plan.ring_files == 0 || !self.ring_files.iter().any(RingFile::is_kept) {
+            return;
+        }
+        if let Some(open) = self
+            .repairs
+            .iter_mut()
+            .find(|repair| repair.done_after.is_none() && !repair.overtaken)
+        {
+            if open.since == self.now {
+                return;
+            }
+            open.overtaken = true;
+        }
+        self.repairs.push(Repair {
+            since: self.now,
+            done_after: None,
+            overtaken: false,
+        });
+        self.poll_placement();
+    }
+
+    fn poll_placement(&mut self) {
+        if !self.polling_placement {
+            self.polling_placement = true;
+            self.schedule(PLACEMENT_POLL, Pending::Check(Check::Placement));
+        }
+    }
+
+    /// The first way in which a kept file is not where it belongs, if
+    /// there is one: one of its K peers does not hold it, or the
+    /// responsible peer holds it only as a replica.
+    fn placement_gap(&self, ring: &RingFile) -> Option<String> {
+        let holders = ideal_holders(
+            self.convergence.live(),
+            ring.file.hash(),
+            self.plan.replicas,
+        );
+        for (index, &holder) in holders.iter().enumerate() {
+            let directory = &self.slot(holder).directory;
+            if index == 0 && !directory.holds_as(ring.file, Held::Stored) {
+                let how = if directory.holds(ring.file) {
+                    "only as a replica"
+                } else {
+                    "not at all"
+                };
+                return Some(format!(
+                    "file {} (hash {}): peer {holder}, responsible for it, holds it {how} \
+                     (it should be at {})",
+                    ring.file,
+                    ring.file.hash(),
+                    list(&holders)
+                ));
+            }
+            if !directory.holds(ring.file) {
+                return Some(format!(
+                    "file {} (hash {}): peer {holder} does not hold it (it should be at {})",
+                    ring.file,
+                    ring.file.hash(),
+                    list(&holders)
+                ));
+            }
+        }
+        None
+    }
+
+    fn check_placement(&mut self) {
+        self.polling_placement = false;
+        let open_repair = self
+            .repairs
+            .iter()
+            .position(|repair| repair.done_after.is_none() && !repair.overtaken);
+        if let Some(index) = open_repair {
+            let placed = self
+                .ring_files
+                .iter()
+                .filter(|ring| ring.is_kept())
+                .all(|ring| self.placement_gap(ring).is_none());
+            if placed {
+                let since = self.repairs[index].since;
+                self.repairs[index].done_after = Some(self.now - since);
+            }
+        }
+        let live = self.convergence.live().to_vec();
+        for index in 0..self.newcomers.len() {
+            let newcomer = &self.newcomers[index];
+            if newcomer.held_after.is_some() || newcomer.gone {
+                continue;
+            }
+            let slot = self.slot(newcomer.peer);
+            if slot.incarnation != newcomer.incarnation || slot.process == Process::Dead {
+                self.newcomers[index].gone = true;
+                continue;
+            }
+            if !slot.member || live.binary_search(&newcomer.peer).is_err() {
+                continue;
+            }
+            let mut own = self
+                .ring_files
+                .iter()
+                .filter(|ring| {
+                    ring.is_kept() && ideal_holders(&live, ring.file.hash(), 1) == [newcomer.peer]
+                })
+                .peekable();
+            if own.peek().is_none() {
+                continue;
+            }
+            if own.all(|ring| slot.directory.holds_as(ring.file, Held::Stored)) {
+                let since = newcomer.since;
+                self.newcomers[index].held_after = Some(self.now - since);
+            }
+        }
+        let waiting = self
+            .repairs
+            .iter()
+            .any(|repair| repair.done_after.is_none() && !repair.overtaken)
+            || self
+                .newcomers
+                .iter()
+                .any(|newcomer| newcomer.held_after.is_none() && !newcomer.gone);
+        if waiting {
+            self.poll_placement();
+        }
+    }
+
+    /// At the placement bound after the last fault, every kept file must
+    /// be at its K peers (but where the faults broke the assumption on
+    /// purpose, or the ring did not converge, which is reported already).
+    fn check_placement_deadline(&mut self) {
+        if self.convergence_failed || self.plan.killed_share.is_some() {
+            return;
+        }
+        let gaps: Vec<String> = self
+            .ring_files
+            .iter()
+            .filter(|ring| ring.is_kept())
+            .filter_map(|ring| self.placement_gap(ring))
+            .collect();
+        let bound = self.placement_bound.as_secs_f64() / self.plan.ping_interval.as_secs_f64();
+        for gap in gaps.iter().take(3) {
+            let what = format!(
+                "placement: {gap}, {bound:.2} intervals after the last fault (at {:.3} s)",
+                self.last_fault.as_secs_f64()
+            );
+            self.monitor.violate(self.now, what);
+        }
+        if gaps.len() > 3 {
+            let what = format!("placement: and {} more files out of place", gaps.len() - 3);
+            self.monitor.violate(self.now, what);
+        }
+    }
+
+    fn copy_figures(&self) -> CopyFigures {
+        if self.plan.ring_files == 0 {
+            return CopyFigures::default();
+        }
+        let count = |keep: fn(&RingFile) -> bool| {
+            self.ring_files.iter().filter(|ring| keep(ring)).count() as u32
+        };
+        CopyFigures {
+            replicas: self.plan.replicas,
+            files_stored: count(|ring| ring.stored_at.is_some()),
+            files_lost: count(|ring| ring.lost_at.is_some()),
+            losses_are_violations: self.plan.losses_are_violations,
+            killed_share: self.plan.killed_share,
+            repairs: self.repairs.iter().filter_map(|r| r.done_after).collect(),
+            repairs_overtaken: self.repairs.iter().filter(|r| r.overtaken).count() as u32,
+            repairs_unfinished: self
+                .repairs
+                .iter()
+                .filter(|r| r.done_after.is_none() && !r.overtaken)
+                .count() as u32,
+            newcomers: self.newcomers.iter().filter_map(|n| n.held_after).collect(),
+            newcomers_unfinished: self
+                .newcomers
+                .iter()
+                .filter(|n| n.held_after.is_none() && !n.gone)
+                .count() as u32,
+            churn_events: self.churn_events,
+            placement_bound: self.placement_bound,
+        }
+    }
+
     // ---- Lookups during churn (see `lookups.rs`).
 
     /// Types a `Request` at a random live member for a file that the peer
@@ -1719,6 +2163,7 @@ impl World {
                 !self.lookups.iter().any(|lookup| lookup.file == file)
                     && !self.monitor.stores.iter().any(|probe| probe.file == file)
                     && !self.monitor.requests.iter().any(|probe| probe.file == file)
+                    && !self.ring_files.iter().any(|ring| ring.file == file)
             })
     }
 
