@@ -525,6 +525,11 @@ impl Peer {
             reply(out, connection, unexpected());
             return;
         }
+        // A peer that offers a file may be giving its own copy away (it
+        // hands over before it leaves, or passes a file on towards its
+        // place): what it confirmed before holds no longer, or this peer
+        // could remove the copy it is just taking over.
+        self.placement.confirmed.remove(&(from, file));
         if self.placement.arriving.contains(&file) {
             reply(
                 out,

@@ -414,3 +414,29 @@ fn a_failed_handover_at_quit_is_tried_once_more() {
         ]
     );
 }
+
+#[test]
+fn a_file_handed_back_by_the_peer_that_confirmed_it_is_not_removed() {
+    // 18 handed 5649 (hash 17) to the newcomer 17, which confirmed it;
+    // then 17 quits and hands it back. 18 still hears 17 as its first
+    // predecessor for a moment, but must not remove the copy it has just
+    // taken over on the strength of 17's old confirmation.
+    let mut eighteen =
+        Scenario::running_with(handing_over(18), &[19, 22], &[17, 13]).holding(&["5649"]);
+    // The file came to 18 through the ring (here: 19 offered it).
+    assert_eq!(
+        eighteen.step(0.0, "tcp OFFER 5649 19 100 handover"),
+        ["reply HAVE"]
+    );
+    let round = eighteen.next_deadline().expect("a round is due");
+    let first = eighteen.step(round, "tick");
+    assert_eq!(placements(&first), ["send-file 5649 17 handover"]);
+    eighteen.step(round, "sent 5649 17 handover ok");
+    eighteen.step(round, "tcp OFFER 5649 17 100 handover");
+    let later = eighteen.run_until(round + 1.0, &[19, 22]);
+    let entries: Vec<String> = later.into_iter().map(|(_, entry)| entry).collect();
+    assert!(
+        !entries.iter().any(|entry| entry.starts_with("discard")),
+        "{entries:#?}"
+    );
+}
