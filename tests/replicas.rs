@@ -238,11 +238,13 @@ impl FileRing {
     /// printed. Used before checking that something did not happen; a
     /// correct program never makes such a check fail.
     fn settle(&self, ids: &[u8]) {
+        // Every mark is taken before any wait, so that the peers' rounds
+        // are waited for side by side rather than one peer after another.
+        let marks = self.marks(ids);
         for &id in ids {
             let (first, second) = successors(ids, id);
             let round = pings_sent(first, second);
-            let mark = self.mark(id);
-            let next = self.wait_for_line_after(id, mark, &round, DEADLINE);
+            let next = self.wait_for_line_after(id, marks[&id], &round, DEADLINE);
             self.wait_for_line_after(id, next + 1, &round, DEADLINE);
         }
     }
@@ -631,6 +633,18 @@ fn twelve_files_survive_joins_quits_and_kills_with_three_replicas() {
             }
         })
         .collect();
+    // Each step moves some copy, so that the wait after it cannot be
+    // satisfied by the files as they were before it.
+    for pair in stages.windows(2) {
+        assert!(
+            files
+                .iter()
+                .any(|f| holders(pair[0], f.name, K) != holders(pair[1], f.name, K)),
+            "the test is wrong: no copy moves from {:?} to {:?}",
+            pair[0],
+            pair[1]
+        );
+    }
     let storers: BTreeSet<u8> = files.iter().map(|f| f.storer).collect();
     assert!(storers.len() >= 4, "the test is wrong: storers {storers:?}");
 
@@ -857,8 +871,8 @@ fn a_shared_directory_is_refused_with_replicas() {
 /// Runs `p2p` with `args` and checks that it is a usage error about
 /// `--replicas`: exit code 2, nothing on standard output, and a first line
 /// `p2p: error: ...` on standard error that names the option (which must
-/// be known, and refused for its value) and, for a number out of range,
-/// the range allowed, here by its end: the `largest` number of copies.
+/// be known, and refused for its value) and the range allowed, from 1, and
+/// when `largest` is given, names the end of that range as a number.
 ///
 /// A reserved `--base-port` is added, so that a program that wrongly
 /// accepts the arguments starts a peer on ports no other test uses (and is
@@ -885,6 +899,7 @@ fn assert_replicas_usage_error(args: &[&str], largest: Option<usize>) {
     assert!(
         first_line.starts_with("p2p: error: ")
             && first_line.contains("--replicas")
+            && first_line.contains("from 1 to")
             && !first_line.contains("unknown option"),
         "the first line should be an error about the value of --replicas: {context}"
     );
@@ -902,7 +917,6 @@ fn more_replicas_than_successors_plus_one_is_a_usage_error() {
     // With the default two successors, at most three copies can be kept.
     for args in [
         &["init", "2", "4", "5", "1", "--replicas", "4"][..],
-        &["init", "2", "4", "5", "1", "--replicas", "0"],
         &["join", "15", "4", "1", "--replicas", "4"],
     ] {
         assert_replicas_usage_error(args, Some(3));
@@ -920,7 +934,9 @@ fn more_replicas_than_successors_plus_one_is_a_usage_error() {
         "6",
     ];
     assert_replicas_usage_error(&four, Some(5));
-    for bad in ["-1", "x", ""] {
+    // No copy at all, or not a number of copies: the range may be named
+    // in words, since it depends on --successors, which may come later.
+    for bad in ["0", "-1", "x", ""] {
         assert_replicas_usage_error(&["init", "2", "4", "5", "1", "--replicas", bad], None);
     }
 }
