@@ -45,7 +45,7 @@ pub use liveness::{AFTER_PORT_CLOSED, BY_PINGS, DetectionRule, PINGS_TO_CONFIRM}
 pub use membership::LEAVE_TIMEOUT;
 pub use outstanding::{MAX_OUTSTANDING, REQUEST_EXPIRY};
 pub use placement::{
-    Held, MAX_PLACEMENTS_UNDER_WAY, Neighbourhood, QUIT_HANDOVER_LIMIT, RECONFIRM_ROUNDS, Step,
+    Held, MAX_PLACEMENTS_UNDER_WAY, Neighbourhood, QUIT_HANDOVER_LIMIT, RECONFIRM_INTERVALS, Step,
     plan,
 };
 pub use routing::{EXPECTATION_LIFETIME, Files, MAX_EXPECTATIONS, MAX_HOPS, NoFiles};

@@ -26,8 +26,9 @@
 //! only after such a confirmation, so a file is never in nobody's hands.
 //! The check runs every half interval, and is cheap when nothing changed:
 //! confirmations are remembered until the peer that gave one leaves this
-//! peer's neighbourhood, and forgotten every [`RECONFIRM_ROUNDS`] rounds in
-//! case a neighbour lost its directory without leaving the ring.
+//! peer's neighbourhood, and forgotten every [`RECONFIRM_INTERVALS`]
+//! intervals in case a neighbour lost its directory without leaving the
+//! ring.
 //!
 //! A file the user put in the directory to `Store` from here is the user's,
 //! not the ring's: a `NNNN.pdf` outside the peer's arc is moved only if it
@@ -46,10 +47,13 @@ use crate::ring::{FileName, PeerId, is_in_arc};
 /// higher, so requests typed by users still get through.
 pub const MAX_PLACEMENTS_UNDER_WAY: usize = 4;
 
-/// After this many rounds every confirmation is forgotten and asked for
-/// again, so that a neighbour that lost its files without leaving the ring
-/// (a restart with an empty directory) gets them back.
-pub const RECONFIRM_ROUNDS: u32 = 60;
+/// After this many ping intervals every confirmation is forgotten and
+/// asked for again, so that a neighbour that lost its files without leaving
+/// the ring (a restart with an empty directory) gets them back. Counted in
+/// time, not in rounds: a round also runs as soon as a placement ends, and
+/// a busy peer would otherwise forget its confirmations faster than it can
+/// gather them.
+pub const RECONFIRM_INTERVALS: u32 = 30;
 
 /// The longest a leaving peer waits for its files to reach its successor
 /// before it exits anyway: `Quit` must end.
@@ -91,7 +95,8 @@ pub struct Placement {
     /// `busy`, and asked again next round, when `HAVE` settles it.
     arriving: BTreeSet<FileName>,
     next_round: Option<Instant>,
-    rounds: u32,
+    /// When every confirmation is next forgotten.
+    reconfirm_at: Instant,
     /// Set once `Quit` is typed: the files still to hand to the successor.
     leaving: Option<QuitHandover>,
 }
@@ -117,7 +122,7 @@ impl Placement {
             under_way: BTreeMap::new(),
             arriving: BTreeSet::new(),
             next_round: Some(first_round),
-            rounds: 0,
+            reconfirm_at: first_round,
             leaving: None,
         }
     }
@@ -379,9 +384,9 @@ impl Peer {
         if self.phase != Phase::Member || self.leaving.is_some() {
             return;
         }
-        self.placement.rounds += 1;
-        if self.placement.rounds.is_multiple_of(RECONFIRM_ROUNDS) {
+        if now >= self.placement.reconfirm_at {
             self.placement.confirmed.clear();
+            self.placement.reconfirm_at = now + self.config.ping_interval * RECONFIRM_INTERVALS;
         }
         let around = self.neighbourhood(now);
         self.placement

@@ -440,3 +440,48 @@ fn a_file_handed_back_by_the_peer_that_confirmed_it_is_not_removed() {
         "{entries:#?}"
     );
 }
+
+#[test]
+fn a_peer_with_many_files_offers_every_one_even_when_each_is_answered_at_once() {
+    // Fifty files in 100's arc (hashes 71 to 100), three copies wanted.
+    let names: Vec<String> = (0..50)
+        .map(|n| format!("{:04}", 4167 + n % 30 + (n / 30) * 256))
+        .collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let mut hundred =
+        Scenario::running_with(keeping(100, 3, 3), &[130, 160, 190], &[70, 40, 10]).holding(&names);
+    let mut offered = BTreeSet::new();
+    let mut pending: Vec<String> = Vec::new();
+    let mut now = 0.0;
+    // A bounded number of steps: a peer that goes on offering the same
+    // files for ever at one moment must fail the test, not hang it.
+    for _ in 0..10_000 {
+        if now >= 60.0 {
+            break;
+        }
+        // Each answer comes on its own, and the peer runs whatever it has
+        // due straight after it, as the event loop does.
+        let step = match pending.pop() {
+            Some(answer) => {
+                let mut step = hundred.step(now, &answer);
+                if hundred.next_deadline().is_some_and(|due| due <= now) {
+                    step.extend(hundred.step(now, "tick"));
+                }
+                step
+            }
+            None => {
+                now = hundred.next_deadline().expect("something is due");
+                hundred.step(now, "tick")
+            }
+        };
+        for entry in step {
+            if let Some(rest) = entry.strip_prefix("send-file ") {
+                offered.insert(rest.to_string());
+                // Every neighbour has every file already.
+                pending.push(format!("sent {} have", rest));
+            }
+        }
+    }
+    let distinct: BTreeSet<&str> = names.iter().copied().collect();
+    assert_eq!(offered.len(), distinct.len() * 2, "{offered:#?}");
+}
