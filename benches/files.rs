@@ -504,7 +504,13 @@ fn print_kills() {
         "per MiB: the median of 3 copies divided by the MiB stored. The marginal cost, under the \
          table,"
             .to_string(),
-        "is the difference of the medians of the two single files over their 3 MiB.".to_string(),
+        "is the difference of the medians of the two single files over their 3 MiB; where the \
+         ping and"
+            .to_string(),
+        "placement cadence (a round every half interval) varies more than 3 MiB takes to send \
+         (at 1 s), it"
+            .to_string(),
+        "is within the noise and may come out negative.".to_string(),
         format!(
             "Median and worst of {TRIALS} trials per row, at once, each on a ring of its own; \
              trial k kills"
