@@ -60,7 +60,8 @@ help:
 	@echo 'make stop       stop every ring under run/ (or only BASE_PORT=N)'
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
 	@echo 'make bench      failure detection, joins, idle cost, the transfer, and the ring under'
-	@echo '                load, floods and two adjacent kills (about 7 minutes)'
+	@echo '                load, floods and two adjacent kills, and files that follow the ring'
+	@echo '                (--replicas, --handover) (about 9 minutes)'
 	@echo 'make sim        the deterministic simulator: SEEDS (default 500) seeded runs of rings of'
 	@echo '                PEERS (default 128) real state machines under faults, with figures and'
 	@echo '                violations; make sim SEED=<n> PEERS=<p> replays one seed with a trace'
@@ -94,7 +95,7 @@ test:
 	$(CARGO) test
 
 bench:
-	$(CARGO) bench --bench ring --bench transfer --bench stress
+	$(CARGO) bench --bench ring --bench transfer --bench stress --bench files
 
 sim:
 	$(CARGO) bench --quiet --bench sim -- $(SIM_ARGS)
