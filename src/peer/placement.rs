@@ -88,6 +88,11 @@ pub struct Placement {
     ring_files: BTreeSet<FileName>,
     /// Peers that confirmed they hold a file.
     confirmed: BTreeSet<(PeerId, FileName)>,
+    /// The files this peer was responsible for at its last round. A file
+    /// that becomes its own again (a newcomer before it took the file's arc
+    /// and left) is confirmed afresh: a holder may have removed its copy
+    /// meanwhile.
+    responsible: BTreeSet<FileName>,
     /// Offers sent and not finished yet.
     under_way: BTreeMap<(PeerId, FileName), Movement>,
     /// Files on their way here for the ring. A second offer of one of them
@@ -119,6 +124,7 @@ impl Placement {
             active,
             ring_files: BTreeSet::new(),
             confirmed: BTreeSet::new(),
+            responsible: BTreeSet::new(),
             under_way: BTreeMap::new(),
             arriving: BTreeSet::new(),
             next_round: Some(first_round),
@@ -393,6 +399,15 @@ impl Peer {
             .confirmed
             .retain(|&(peer, _)| around.contains(peer));
         let held = self.files.held();
+        let responsible: BTreeSet<FileName> = held
+            .iter()
+            .map(|&(file, _)| file)
+            .filter(|&file| around.owner_index(file) == Some(0))
+            .collect();
+        for file in responsible.difference(&self.placement.responsible) {
+            self.placement.confirmed.retain(|&(_, f)| f != *file);
+        }
+        self.placement.responsible = responsible;
         let placement = &self.placement;
         let steps = plan(&around, &held, &placement.ring_files, |peer, file| {
             placement.confirmed.contains(&(peer, file))
@@ -416,9 +431,16 @@ impl Peer {
                     self.placement.under_way.insert((to, file), movement);
                     out.push(Action::SendFile { to, file, purpose });
                 }
-                Step::Relabel { file, to } => out.push(Action::Relabel { file, to }),
+                // An offer under way counts as settled for the plan, so
+                // that it is not made twice; but a copy is renamed or
+                // removed only once the offer has ended and been confirmed,
+                // and is not touched while a transfer reads it.
+                Step::Relabel { file, to } => {
+                    if !self.placement.under_way.keys().any(|&(_, f)| f == file) {
+                        out.push(Action::Relabel { file, to });
+                    }
+                }
                 Step::Discard { file, held } => {
-                    // A copy being read by a transfer stays until it ends.
                     if self.placement.under_way.keys().any(|&(_, f)| f == file) {
                         continue;
                     }
@@ -530,11 +552,13 @@ impl Peer {
             reply(out, connection, unexpected());
             return;
         }
-        // A peer that offers a file may be giving its own copy away (it
-        // hands over before it leaves, or passes a file on towards its
-        // place): what it confirmed before holds no longer, or this peer
-        // could remove the copy it is just taking over.
-        self.placement.confirmed.remove(&(from, file));
+        // A peer that hands a file over gives its own copy away (before it
+        // leaves, or on towards the file's place): what it confirmed before
+        // holds no longer, or this peer could remove the copy it is just
+        // taking over. A replica's offer takes nothing away.
+        if purpose == Purpose::Handover {
+            self.placement.confirmed.remove(&(from, file));
+        }
         if self.placement.arriving.contains(&file) {
             reply(
                 out,

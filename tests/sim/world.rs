@@ -1884,7 +1884,8 @@ impl World {
     }
 
     /// `peer` exits: if it was told to quit, its files must be at its
-    /// successor, the next live member.
+    /// successor, the next live member, or already at the peer now
+    /// responsible for them.
     fn check_leaver(&mut self, peer: PeerId) {
         let incarnation = self.slot(peer).incarnation;
         let Some(index) = self
@@ -1905,11 +1906,20 @@ impl World {
         else {
             return;
         };
+        // A newcomer that joined just before the leaver's arc changed hands
+        // may be responsible by now, and hold the file instead: the
+        // successor passes such a file on at once.
         let missing: Vec<FileName> = leaver
             .files
             .iter()
             .copied()
-            .filter(|&file| !self.slot(successor).directory.holds(file))
+            .filter(|&file| {
+                let responsible = ideal_holders(live, file.hash(), 1);
+                !self.slot(successor).directory.holds(file)
+                    && !responsible
+                        .iter()
+                        .any(|&holder| self.slot(holder).directory.holds(file))
+            })
             .collect();
         if !missing.is_empty() {
             let names: Vec<String> = missing.iter().map(FileName::to_string).collect();

@@ -485,3 +485,61 @@ fn a_peer_with_many_files_offers_every_one_even_when_each_is_answered_at_once() 
     let distinct: BTreeSet<&str> = names.iter().copied().collect();
     assert_eq!(offered.len(), distinct.len() * 2, "{offered:#?}");
 }
+
+/// Runs the peer's rounds from `from` for `secs`, answering every ping, and
+/// returns the placement entries.
+fn placements_during(peer: &mut Scenario, from: f64, secs: f64, alive: &[u8]) -> Vec<String> {
+    let log = peer.run_until(from + secs, alive);
+    let entries: Vec<String> = log.into_iter().map(|(_, entry)| entry).collect();
+    placements(&entries).into_iter().map(String::from).collect()
+}
+
+#[test]
+fn a_replicas_offer_leaves_a_confirmation_alone_and_a_handover_takes_it_back() {
+    let mut twelve =
+        Scenario::running_with(keeping(12, 2, 2), &[13, 14], &[8, 5]).holding(&["7947"]);
+    let round = twelve.next_deadline().expect("a round is due");
+    assert_eq!(
+        placements(&twelve.step(round, "tick")),
+        ["send-file 7947 13 replica"]
+    );
+    twelve.step(round, "sent 7947 13 replica have");
+    // 13 offering its replica back (it sees 12 as responsible) changes
+    // nothing: the two settle instead of offering each other for ever.
+    assert_eq!(
+        twelve.step(round, "tcp OFFER 7947 13 100 replica"),
+        ["reply HAVE"]
+    );
+    assert!(placements_during(&mut twelve, round, 60.0, &[13, 14]).is_empty());
+    // A handover from 13 means 13 gives its copy away: it is asked again.
+    twelve.step(round + 60.0, "tcp OFFER 7947 13 100 handover");
+    assert_eq!(
+        placements_during(&mut twelve, round + 60.0, 15.0, &[13, 14]),
+        ["send-file 7947 13 replica"]
+    );
+}
+
+#[test]
+fn a_file_that_becomes_the_peers_own_again_is_confirmed_afresh() {
+    let mut twelve =
+        Scenario::running_with(keeping(12, 2, 2), &[13, 14], &[8, 5]).holding(&["7947"]);
+    let round = twelve.next_deadline().expect("a round is due");
+    twelve.step(round, "tick");
+    twelve.step(round, "sent 7947 13 replica have");
+    // The newcomer 11 takes the file's arc (hash 11)...
+    twelve.step(round, "udp PING 11 12 first 1");
+    twelve.step(round, "udp PING 8 12 second 1");
+    assert_eq!(
+        placements_during(&mut twelve, round, 15.0, &[13, 14]),
+        ["send-file 7947 11 handover"]
+    );
+    twelve.step(round + 15.0, "sent 7947 11 handover have");
+    // ...and leaves again: 13 may have removed its copy meanwhile, since
+    // it was no longer among the file's holders, so it is asked again.
+    twelve.step(round + 15.0, "udp PING 8 12 first 2");
+    twelve.step(round + 15.0, "udp PING 5 12 second 2");
+    assert_eq!(
+        placements_during(&mut twelve, round + 15.0, 15.0, &[13, 14]),
+        ["send-file 7947 13 replica"]
+    );
+}
