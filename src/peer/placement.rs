@@ -74,6 +74,18 @@ pub enum Held {
 enum Movement {
     Replica,
     Handover(HandoverReason),
+    /// A replica a leaving peer passes to its successor.
+    ReplicaOnLeaving,
+}
+
+impl Movement {
+    /// Whether `Quit` waits for this movement.
+    fn is_leavers(self) -> bool {
+        matches!(
+            self,
+            Movement::Handover(HandoverReason::Leaving) | Movement::ReplicaOnLeaving
+        )
+    }
 }
 
 /// The placement state of one peer.
@@ -109,7 +121,9 @@ pub struct Placement {
 #[derive(Clone, Debug)]
 struct QuitHandover {
     to: PeerId,
-    queue: Vec<FileName>,
+    /// Each file with the purpose it is offered for: its own files as
+    /// handovers, its replicas as replicas.
+    queue: Vec<(FileName, Purpose)>,
     /// When the peer stops waiting and leaves anyway.
     give_up_at: Instant,
     /// The files whose first handover failed and that were sent again: a
@@ -153,10 +167,7 @@ impl Placement {
         self.leaving
             .as_ref()
             .is_some_and(|leaving| leaving.queue.is_empty())
-            && !self
-                .under_way
-                .values()
-                .any(|&m| m == Movement::Handover(HandoverReason::Leaving))
+            && !self.under_way.values().any(|m| m.is_leavers())
     }
 }
 
@@ -459,7 +470,11 @@ impl Peer {
     /// `Quit` was typed at a peer that looks after files: the files it is
     /// responsible for go to its first successor before it tells its
     /// predecessors that it leaves, while the successor still hears from it
-    /// as its predecessor. Returns whether any are on their way.
+    /// as its predecessor. So do its replicas: one of them may be a file
+    /// whose responsible peer has just gone, of which it holds the last copy
+    /// but one (two neighbours that quit one after the other). The
+    /// successor sorts them out by the placement rule. Returns whether any
+    /// file is on its way.
     pub(super) fn hand_over_before_leaving(&mut self, now: Instant, out: &mut Vec<Action>) -> bool {
         if !self.placement.active {
             return false;
@@ -468,25 +483,27 @@ impl Peer {
             return false;
         };
         let around = self.neighbourhood(now);
-        let queue: Vec<FileName> = self
-            .files
-            .held()
-            .into_iter()
-            .filter(|&(file, how)| {
-                how == Held::Stored
-                    && (around.owner_index(file) == Some(0)
-                        || self.placement.ring_files.contains(&file))
-            })
-            .map(|(file, _)| file)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        if queue.is_empty() {
+        let mut offers: BTreeMap<FileName, Purpose> = BTreeMap::new();
+        for (file, how) in self.files.held() {
+            match how {
+                Held::Stored
+                    if around.owner_index(file) == Some(0)
+                        || self.placement.ring_files.contains(&file) =>
+                {
+                    offers.insert(file, Purpose::Handover);
+                }
+                Held::Replica => {
+                    offers.entry(file).or_insert(Purpose::Replica);
+                }
+                Held::Stored => {} // The user's own file.
+            }
+        }
+        if offers.is_empty() {
             return false;
         }
         self.placement.leaving = Some(QuitHandover {
             to,
-            queue,
+            queue: offers.into_iter().collect(),
             give_up_at: now + QUIT_HANDOVER_LIMIT,
             retried: BTreeSet::new(),
         });
@@ -500,17 +517,15 @@ impl Peer {
         };
         let to = leaving.to;
         while self.placement.under_way.len() < MAX_PLACEMENTS_UNDER_WAY {
-            let Some(file) = leaving.queue.pop() else {
+            let Some((file, purpose)) = leaving.queue.pop() else {
                 break;
             };
-            self.placement
-                .under_way
-                .insert((to, file), Movement::Handover(HandoverReason::Leaving));
-            out.push(Action::SendFile {
-                to,
-                file,
-                purpose: Purpose::Handover,
-            });
+            let movement = match purpose {
+                Purpose::Replica => Movement::ReplicaOnLeaving,
+                _ => Movement::Handover(HandoverReason::Leaving),
+            };
+            self.placement.under_way.insert((to, file), movement);
+            out.push(Action::SendFile { to, file, purpose });
         }
     }
 
@@ -630,7 +645,7 @@ impl Peer {
                         if let Some(leaving) = &mut self.placement.leaving
                             && leaving.retried.insert(file)
                         {
-                            leaving.queue.push(file);
+                            leaving.queue.push((file, purpose));
                         }
                     }
                 }

@@ -63,7 +63,11 @@ pub struct Newcomer {
     pub incarnation: u32,
     pub since: Duration,
     pub held_after: Option<Duration>,
-    /// Its process ended first, or the run ended with no file in its arc.
+    /// The files of its arc when it became a member: the files it is timed
+    /// for. Files that become its own later (its predecessor leaves) are a
+    /// repair, not a join.
+    pub files: Option<Vec<FileName>>,
+    /// Its process ended first, or it had no file in its arc.
     pub gone: bool,
 }
 

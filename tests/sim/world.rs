@@ -1489,6 +1489,7 @@ impl World {
                 incarnation,
                 since: self.now,
                 held_after: None,
+                files: None,
                 gone: false,
             });
             self.poll_placement();
@@ -2032,17 +2033,32 @@ impl World {
             if !slot.member || live.binary_search(&newcomer.peer).is_err() {
                 continue;
             }
-            let mut own = self
-                .ring_files
+            let own = match &newcomer.files {
+                Some(files) => files.clone(),
+                None => {
+                    let files: Vec<FileName> = self
+                        .ring_files
+                        .iter()
+                        .filter(|ring| {
+                            ring.is_kept()
+                                && ideal_holders(&live, ring.file.hash(), 1) == [newcomer.peer]
+                        })
+                        .map(|ring| ring.file)
+                        .collect();
+                    self.newcomers[index].files = Some(files.clone());
+                    if files.is_empty() {
+                        self.newcomers[index].gone = true;
+                        continue;
+                    }
+                    files
+                }
+            };
+            let slot = self.slot(self.newcomers[index].peer);
+            if own
                 .iter()
-                .filter(|ring| {
-                    ring.is_kept() && ideal_holders(&live, ring.file.hash(), 1) == [newcomer.peer]
-                })
-                .peekable();
-            if own.peek().is_none() {
-                continue;
-            }
-            if own.all(|ring| slot.directory.holds_as(ring.file, Held::Stored)) {
+                .all(|&file| slot.directory.holds_as(file, Held::Stored))
+            {
+                let newcomer = &self.newcomers[index];
                 let since = newcomer.since;
                 self.newcomers[index].held_after = Some(self.now - since);
             }

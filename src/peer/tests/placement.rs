@@ -543,3 +543,23 @@ fn a_file_that_becomes_the_peers_own_again_is_confirmed_afresh() {
         ["send-file 7947 13 replica"]
     );
 }
+
+#[test]
+fn a_quitting_peer_passes_its_replicas_on_too() {
+    // 31 holds a replica of 1053 (hash 29) for 29, which has just quit: it
+    // may be the last copy but one, so it goes to 32 as well.
+    let mut thirty_one =
+        Scenario::running_with(keeping(31, 2, 2), &[32, 35], &[29, 27]).holding(&["replica_1053"]);
+    assert_eq!(
+        placements(&thirty_one.step(1.0, "typed Quit")),
+        ["send-file 1053 32 replica"]
+    );
+    assert_eq!(
+        thirty_one.step(1.1, "sent 1053 32 replica ok"),
+        [
+            "print Sent a replica of File 1053 to Peer 32",
+            "tcp 29 LEAVE 31 32 35",
+            "tcp 27 LEAVE 31 32 35",
+        ]
+    );
+}
