@@ -975,8 +975,8 @@ fn print_idle() {
         "ring: the mean of the eight peers. A placement round runs every half interval \
          (and after every"
             .to_string(),
-        "placement that ends), and every 60 rounds (RECONFIRM_ROUNDS) each file is offered \
-         again to its"
+        "placement that ends), and every 30 intervals (RECONFIRM_INTERVALS) each file is \
+         offered again to its"
             .to_string(),
         "replica holders (answered HAVE).".to_string(),
     ]);
