@@ -30,6 +30,11 @@
 //! intervals in case a neighbour lost its directory without leaving the
 //! ring.
 //!
+//! `Quit` is the one movement that does not wait for a round: the leaving
+//! peer hands its files and its replicas to its first successor, and only
+//! then sends its `LEAVE`, so that the successor still hears it as its
+//! predecessor, and so a neighbour, while the files arrive.
+//!
 //! A file the user put in the directory to `Store` from here is the user's,
 //! not the ring's: a `NNNN.pdf` outside the peer's arc is moved only if it
 //! came through the ring.
@@ -80,7 +85,7 @@ enum Movement {
 
 impl Movement {
     /// Whether `Quit` waits for this movement.
-    fn is_leavers(self) -> bool {
+    fn belongs_to_quit(self) -> bool {
         matches!(
             self,
             Movement::Handover(HandoverReason::Leaving) | Movement::ReplicaOnLeaving
@@ -111,7 +116,8 @@ pub struct Placement {
     /// (two holders offering a newcomer its file at once) is answered
     /// `busy`, and asked again next round, when `HAVE` settles it.
     arriving: BTreeSet<FileName>,
-    next_round: Option<Instant>,
+    /// When the next round is due.
+    next_round: Instant,
     /// When every confirmation is next forgotten.
     reconfirm_at: Instant,
     /// Set once `Quit` is typed: the files still to hand to the successor.
@@ -141,7 +147,7 @@ impl Placement {
             responsible: BTreeSet::new(),
             under_way: BTreeMap::new(),
             arriving: BTreeSet::new(),
-            next_round: Some(first_round),
+            next_round: first_round,
             reconfirm_at: first_round,
             leaving: None,
         }
@@ -152,7 +158,7 @@ impl Placement {
     pub fn next_due(&self) -> Option<Instant> {
         match &self.leaving {
             Some(leaving) => Some(leaving.give_up_at),
-            None => self.next_round.filter(|_| self.active),
+            None => self.active.then_some(self.next_round),
         }
     }
 
@@ -167,7 +173,7 @@ impl Placement {
         self.leaving
             .as_ref()
             .is_some_and(|leaving| leaving.queue.is_empty())
-            && !self.under_way.values().any(|m| m.is_leavers())
+            && !self.under_way.values().any(|m| m.belongs_to_quit())
     }
 }
 
@@ -397,28 +403,13 @@ impl Peer {
             self.send_leave(now, out);
             return;
         }
-        self.placement.next_round = Some(now + self.round_period());
+        self.placement.next_round = now + self.round_period();
         if self.phase != Phase::Member || self.leaving.is_some() {
             return;
         }
-        if now >= self.placement.reconfirm_at {
-            self.placement.confirmed.clear();
-            self.placement.reconfirm_at = now + self.config.ping_interval * RECONFIRM_INTERVALS;
-        }
         let around = self.neighbourhood(now);
-        self.placement
-            .confirmed
-            .retain(|&(peer, _)| around.contains(peer));
         let held = self.files.held();
-        let responsible: BTreeSet<FileName> = held
-            .iter()
-            .map(|&(file, _)| file)
-            .filter(|&file| around.owner_index(file) == Some(0))
-            .collect();
-        for file in responsible.difference(&self.placement.responsible) {
-            self.placement.confirmed.retain(|&(_, f)| f != *file);
-        }
-        self.placement.responsible = responsible;
+        self.forget_stale_confirmations(&around, &held, now);
         let placement = &self.placement;
         let steps = plan(&around, &held, &placement.ring_files, |peer, file| {
             placement.confirmed.contains(&(peer, file))
@@ -465,6 +456,35 @@ impl Peer {
                 }
             }
         }
+    }
+
+    /// Forgets the confirmations that may no longer hold: all of them
+    /// every [`RECONFIRM_INTERVALS`], those of peers that left the
+    /// neighbourhood, and those of a file that has just become this peer's
+    /// own (see [`Placement`]).
+    fn forget_stale_confirmations(
+        &mut self,
+        around: &Neighbourhood,
+        held: &[(FileName, Held)],
+        now: Instant,
+    ) {
+        let placement = &mut self.placement;
+        if now >= placement.reconfirm_at {
+            placement.confirmed.clear();
+            placement.reconfirm_at = now + self.config.ping_interval * RECONFIRM_INTERVALS;
+        }
+        placement
+            .confirmed
+            .retain(|&(peer, _)| around.contains(peer));
+        let responsible: BTreeSet<FileName> = held
+            .iter()
+            .map(|&(file, _)| file)
+            .filter(|&file| around.owner_index(file) == Some(0))
+            .collect();
+        for file in responsible.difference(&placement.responsible) {
+            placement.confirmed.retain(|&(_, f)| f != *file);
+        }
+        placement.responsible = responsible;
     }
 
     /// `Quit` was typed at a peer that looks after files: the files it is
@@ -633,7 +653,7 @@ impl Peer {
                         }
                         // More may be placed now that this one is done.
                         if self.placement.leaving.is_none() {
-                            self.placement.next_round = Some(now);
+                            self.placement.next_round = now;
                         }
                     }
                     Err(reason) => {
