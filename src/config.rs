@@ -173,22 +173,8 @@ where
                     "<PING_INTERVAL>",
                 ],
             )?;
-            let peer = parse_peer("<PEER>", peer)?;
-            let first = parse_peer("<FIRST_SUCCESSOR>", first)?;
-            let second = parse_peer("<SECOND_SUCCESSOR>", second)?;
-            if first == peer || second == peer {
-                return Err(UsageError::new(format!(
-                    "peer {peer} cannot be its own successor; \
-                     <FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> must be other peers"
-                )));
-            }
-            if first == second {
-                return Err(UsageError::new(format!(
-                    "<FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> are both {first}; \
-                     they must be two different peers"
-                )));
-            }
-            (peer, Start::Init { first, second }, interval)
+            let (peer, start) = initial_peer(peer, first, second)?;
+            (peer, start, interval)
         }
         "join" => {
             let [peer, known, interval] =
@@ -367,6 +353,27 @@ fn positional_args<'a, const N: usize>(
         )));
     }
     Ok(std::array::from_fn(|i| given[i].as_str()))
+}
+
+/// A peer of the initial ring and the two successors it is told, as both
+/// programs take them: three identities, none of them the same.
+fn initial_peer(peer: &str, first: &str, second: &str) -> Result<(PeerId, Start), UsageError> {
+    let peer = parse_peer("<PEER>", peer)?;
+    let first = parse_peer("<FIRST_SUCCESSOR>", first)?;
+    let second = parse_peer("<SECOND_SUCCESSOR>", second)?;
+    if first == peer || second == peer {
+        return Err(UsageError::new(format!(
+            "peer {peer} cannot be its own successor; \
+             <FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> must be other peers"
+        )));
+    }
+    if first == second {
+        return Err(UsageError::new(format!(
+            "<FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> are both {first}; \
+             they must be two different peers"
+        )));
+    }
+    Ok((peer, Start::Init { first, second }))
 }
 
 fn parse_peer(name: &str, text: &str) -> Result<PeerId, UsageError> {
@@ -575,21 +582,7 @@ where
             "<DROP_PROBABILITY>",
         ],
     )?;
-    let peer = parse_peer("<PEER>", peer)?;
-    let first = parse_peer("<FIRST_SUCCESSOR>", first)?;
-    let second = parse_peer("<SECOND_SUCCESSOR>", second)?;
-    if first == peer || second == peer {
-        return Err(UsageError::new(format!(
-            "peer {peer} cannot be its own successor; \
-             <FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> must be other peers"
-        )));
-    }
-    if first == second {
-        return Err(UsageError::new(format!(
-            "<FIRST_SUCCESSOR> and <SECOND_SUCCESSOR> are both {first}; \
-             they must be two different peers"
-        )));
-    }
+    let (peer, start) = initial_peer(peer, first, second)?;
     let mss = mss
         .parse()
         .ok()
@@ -611,7 +604,7 @@ where
         })?;
     let mut config = Config {
         peer,
-        start: Start::Init { first, second },
+        start,
         ping_interval: CDHT_PING_INTERVAL,
         base_port: CDHT_BASE_PORT,
         dir: PathBuf::from("."),
