@@ -11,7 +11,7 @@ use std::process::ExitCode;
 use crate::config::{Invocation, UsageError};
 use crate::files;
 use crate::node::{self, EXIT_FLUSH};
-use crate::output::{flush_diagnostics, write_diagnostic};
+use crate::output::{flush_diagnostics, set_program_name, write_diagnostic};
 
 /// One of the programs: its name, its usage text and its command line.
 pub struct Program {
@@ -22,6 +22,7 @@ pub struct Program {
 
 /// Runs `program` with the process's arguments, and says how it ended.
 pub fn run(program: Program) -> ExitCode {
+    set_program_name(program.name);
     // A bug must never show a user a raw panic message and a backtrace hint;
     // say what happened in one line instead.
     std::panic::set_hook(Box::new(|info| {

@@ -115,6 +115,21 @@ fn diagnostics() -> &'static Diagnostics {
     })
 }
 
+/// The name of the program, which begins every diagnostic: `p2p`, or
+/// `cdht` for the older course version. Set once, at start.
+static PROGRAM_NAME: OnceLock<&'static str> = OnceLock::new();
+
+/// Names the program for every diagnostic that follows; the first name
+/// given stays.
+pub fn set_program_name(name: &'static str) {
+    let _ = PROGRAM_NAME.set(name);
+}
+
+/// The program's name, `p2p` unless another was set.
+pub fn program_name() -> &'static str {
+    PROGRAM_NAME.get().copied().unwrap_or("p2p")
+}
+
 /// Writes one diagnostic of `kind`, unless its kind has had its share of
 /// lines lately; then it is counted for the next summary.
 pub fn report_diagnostic(kind: Kind, text: fmt::Arguments<'_>) {
@@ -125,7 +140,9 @@ pub fn report_diagnostic(kind: Kind, text: fmt::Arguments<'_>) {
         .unwrap_or_else(|e| e.into_inner())
         .admit(kind, Instant::now(), &text);
     if admitted {
-        diagnostics.writer.push(format!("p2p: {text}"));
+        diagnostics
+            .writer
+            .push(format!("{}: {text}", program_name()));
     }
 }
 
@@ -138,11 +155,11 @@ pub fn flush_diagnostics(timeout: Duration) {
 }
 
 /// Writes one diagnostic line on standard error at once, prefixed with
-/// `p2p: `, without the queue: for the command line's errors before a peer
+/// the program's name (`p2p: `), without the queue: for the command line's errors before a peer
 /// runs, and for the panic hook. It ignores a closed stream: `eprintln!`
 /// would panic there.
 pub fn write_diagnostic(message: fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "p2p: {message}");
+    let _ = writeln!(std::io::stderr().lock(), "{}: {message}", program_name());
 }
 
 /// `diagnose!("...", args)` writes a diagnostic line about the peer itself
@@ -224,7 +241,8 @@ impl Limiter {
             let waited = now.saturating_duration_since(bucket.suppressed_since);
             if bucket.suppressed > 0 && waited >= Duration::from_secs(1) {
                 lines.push(format!(
-                    "p2p: {} more like this in the last {:.1} s, the last one: {}",
+                    "{}: {} more like this in the last {:.1} s, the last one: {}",
+                    program_name(),
                     bucket.suppressed,
                     waited.as_secs_f64(),
                     bucket.sample

@@ -11,7 +11,10 @@ mod diagnostics;
 mod lines;
 mod writer;
 
-pub use diagnostics::{Kind, Warning, flush_diagnostics, report_diagnostic, write_diagnostic};
+pub use diagnostics::{
+    Kind, Warning, flush_diagnostics, program_name, report_diagnostic, set_program_name,
+    write_diagnostic,
+};
 pub(crate) use diagnostics::{diagnose, report};
 pub use lines::{HandoverReason, Line, Wording};
 pub use writer::{LineWriter, LossReport, WriterConfig};

@@ -187,7 +187,8 @@ fn write_forever(shared: &Shared, sink: &Mutex<Sink>, mut config: WriterConfig) 
         if lost > 0 {
             match &config.loss {
                 LossReport::InStream { stream } => extra.push(format!(
-                    "p2p: {lost} lines of {stream} were lost: nobody read them in time"
+                    "{}: {lost} lines of {stream} were lost: nobody read them in time",
+                    super::diagnostics::program_name()
                 )),
                 LossReport::Elsewhere(report) => report(lost),
             }
