@@ -6,11 +6,16 @@
 
 use std::fmt;
 
+use crate::output::Wording;
 use crate::ring::FileName;
 
 /// The hint shown for a line that is not a command.
 pub const COMMAND_HINT: &str = "the commands are Quit, Store NNNN and Request NNNN, \
                                 where NNNN is a four-digit file name such as 2067";
+
+/// The hint of the older course version, which has no `Store`.
+pub const CDHT_COMMAND_HINT: &str = "the commands are request NNNN and quit, \
+                                     where NNNN is a four-digit file name such as 2012";
 
 /// A command typed by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,14 +28,14 @@ pub enum Command {
 /// Why a typed line is not a command; its `Display` is the whole hint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CommandError {
-    Unknown { line: String },
+    Unknown { line: String, hint: &'static str },
     BadFileName { verb: &'static str, name: String },
 }
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            CommandError::Unknown { line } => write!(f, "unknown command {line:?}; {COMMAND_HINT}"),
+            CommandError::Unknown { line, hint } => write!(f, "unknown command {line:?}; {hint}"),
             CommandError::BadFileName { verb, name } => write!(
                 f,
                 "{verb} needs a file name of exactly four digits (0000-9999), such as {verb} 2067, not {name:?}"
@@ -44,6 +49,12 @@ impl std::error::Error for CommandError {}
 /// Reads one typed line. `Ok(None)` means the line was blank, which is
 /// neither a command nor a mistake.
 pub fn parse_command(line: &str) -> Result<Option<Command>, CommandError> {
+    parse_command_of(Wording::P2p, line)
+}
+
+/// Reads one typed line as the course version `course` has its commands:
+/// the older one (`cdht`) has `request` and `quit` only.
+pub fn parse_command_of(course: Wording, line: &str) -> Result<Option<Command>, CommandError> {
     let words: Vec<&str> = line.split_whitespace().collect();
     let Some((verb, arguments)) = words.split_first() else {
         return Ok(None);
@@ -57,12 +68,17 @@ pub fn parse_command(line: &str) -> Result<Option<Command>, CommandError> {
             _ => Err(CommandError::BadFileName { verb, name }),
         }
     };
+    let (hint, request) = match course {
+        Wording::P2p => (COMMAND_HINT, "Request"),
+        Wording::Cdht => (CDHT_COMMAND_HINT, "request"),
+    };
     match verb.to_ascii_lowercase().as_str() {
         "quit" if arguments.is_empty() => Ok(Some(Command::Quit)),
-        "store" => file_command("Store", Command::Store),
-        "request" => file_command("Request", Command::Request),
+        "store" if course == Wording::P2p => file_command("Store", Command::Store),
+        "request" => file_command(request, Command::Request),
         _ => Err(CommandError::Unknown {
             line: line.trim().chars().take(60).collect(),
+            hint,
         }),
     }
 }
@@ -106,6 +122,21 @@ mod tests {
             parse_command("Request"),
             Err(CommandError::BadFileName { .. })
         ));
+    }
+
+    #[test]
+    fn the_older_version_has_request_and_quit_only() {
+        let cdht = |line| parse_command_of(Wording::Cdht, line);
+        assert_eq!(
+            cdht("request 2012"),
+            Ok(Some(Command::Request(file("2012"))))
+        );
+        assert_eq!(cdht("quit"), Ok(Some(Command::Quit)));
+        let error = cdht("store 2012").unwrap_err();
+        assert!(
+            error.to_string().contains("request NNNN and quit"),
+            "{error}"
+        );
     }
 
     #[test]

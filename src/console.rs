@@ -7,9 +7,9 @@
 use std::io::{BufRead, Read};
 use std::thread;
 
-use crate::command::parse_command;
+use crate::command::parse_command_of;
 use crate::inbox::Inbox;
-use crate::output::{Kind, report};
+use crate::output::{Kind, Wording, report};
 use crate::peer::Event;
 
 /// The longest line read as one command; a longer one is read in pieces,
@@ -18,7 +18,7 @@ const MAX_COMMAND_LEN: u64 = 1024;
 
 /// Starts the thread that turns each typed line into an event. A line that
 /// is not a command gets a one-line hint on standard error.
-pub fn spawn_stdin_reader(inbox: Inbox) -> std::io::Result<()> {
+pub fn spawn_stdin_reader(inbox: Inbox, course: Wording) -> std::io::Result<()> {
     thread::Builder::new()
         .name("stdin-reader".into())
         .spawn(move || {
@@ -36,7 +36,7 @@ pub fn spawn_stdin_reader(inbox: Inbox) -> std::io::Result<()> {
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                match parse_command(&String::from_utf8_lossy(&line)) {
+                match parse_command_of(course, &String::from_utf8_lossy(&line)) {
                     Ok(Some(command)) => {
                         if !inbox.event(Event::Typed(command)) {
                             return;

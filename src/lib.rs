@@ -15,6 +15,7 @@ pub mod message;
 pub mod node;
 pub mod output;
 pub mod peer;
+pub mod program;
 pub mod ring;
 pub mod transfer;
 

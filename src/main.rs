@@ -1,60 +1,15 @@
-//! The `p2p` program: reads the command line and runs one peer.
-//!
-//! Exit codes: 0 after `Quit`, 1 when the peer cannot run (a port in use,
-//! say), 2 for a bad command line.
+//! The `p2p` program: reads the command line and runs one peer. See
+//! `program.rs` for what it shares with `cdht`, the older course version.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use p2p::config::{self, Invocation, USAGE};
-use p2p::files;
-use p2p::node::{self, EXIT_FLUSH};
-use p2p::output::{flush_diagnostics, write_diagnostic};
+use p2p::config::{USAGE, parse_args};
+use p2p::program::{self, Program};
 
 fn main() -> ExitCode {
-    // A bug must never show a user a raw panic message and a backtrace hint;
-    // say what happened in one line instead.
-    std::panic::set_hook(Box::new(|info| {
-        write_diagnostic(format_args!("internal error, please report it: {info}"));
-    }));
-
-    let invocation = match config::parse_args(std::env::args().skip(1)) {
-        Ok(invocation) => invocation,
-        Err(error) => {
-            write_diagnostic(format_args!("error: {error}\n\n{USAGE}"));
-            return ExitCode::from(2);
-        }
-    };
-    let config = match invocation {
-        // `println!` would panic if the reader has gone (`p2p --help | head
-        // -1`); a closed pipe is no error for a help text.
-        Invocation::Help => {
-            let _ = writeln!(std::io::stdout(), "{USAGE}");
-            return ExitCode::SUCCESS;
-        }
-        Invocation::Version => {
-            let _ = writeln!(std::io::stdout(), "p2p {}", env!("CARGO_PKG_VERSION"));
-            return ExitCode::SUCCESS;
-        }
-        Invocation::Run(config) => config,
-    };
-    // A peer that looks after the ring's files needs a directory of its
-    // own; a shared one is a bad `--dir` for that mode, said in one line.
-    if config.looks_after_files()
-        && let Err(error) = files::claim_directory(&config.dir, config.peer)
-    {
-        write_diagnostic(format_args!("error: {error}"));
-        return ExitCode::from(2);
-    }
-    let code = match node::run(&config) {
-        Ok(code) => ExitCode::from(code),
-        Err(error) => {
-            write_diagnostic(format_args!("error: {error}"));
-            ExitCode::FAILURE
-        }
-    };
-    // The peer's last diagnostics (why a join failed, say) must reach
-    // standard error before the process ends.
-    flush_diagnostics(EXIT_FLUSH);
-    code
+    program::run(Program {
+        name: "p2p",
+        usage: USAGE,
+        parse: parse_args,
+    })
 }

@@ -29,7 +29,7 @@ use crate::console;
 use crate::files::Directory;
 use crate::inbox::{INBOX_CAPACITY, Inbox, Input, ReplySlot};
 use crate::message::Datagram;
-use crate::output::{Kind, Printer, Wording, report, report_diagnostic};
+use crate::output::{Kind, Printer, report, report_diagnostic};
 use crate::peer::{Action, ConnectionId, Event, NoAnswer, Peer, PeerConfig, Token};
 use crate::ring::PeerId;
 use crate::tcp::{self, EXCHANGE_TIMEOUT};
@@ -133,9 +133,9 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
     })?;
     udp::spawn_receiver(receive_socket, inbox.clone()).map_err(thread_error)?;
     tcp::spawn_listener(tcp_listener, inbox.clone()).map_err(thread_error)?;
-    console::spawn_stdin_reader(inbox.clone()).map_err(thread_error)?;
+    console::spawn_stdin_reader(inbox.clone(), config.wording).map_err(thread_error)?;
 
-    let printer = Printer::stdout(Wording::P2p);
+    let printer = Printer::stdout(config.wording);
     let now = Instant::now();
     let peer_config = PeerConfig {
         id: peer_id,

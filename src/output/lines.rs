@@ -73,6 +73,10 @@ pub enum Line {
     FileNotStoredHere {
         file: FileName,
     },
+    /// A request not for this peer went on to its successor (after
+    /// `FileNotStoredHere`). The newer course says nothing more; the older
+    /// one says so in a line of its own.
+    RequestForwarded,
     FileStoredHere {
         file: FileName,
     },
@@ -145,19 +149,71 @@ pub enum Wording {
     /// The course as taught now: the program `p2p`.
     #[default]
     P2p,
+    /// The older course version (2019): the program `cdht`.
+    Cdht,
 }
 
 impl Wording {
-    /// The text of `line`, without a newline.
-    pub fn render(self, line: &Line) -> String {
+    /// The text `line` is printed as, one entry a printed line, without
+    /// newlines: usually one, none for a line the version does not print,
+    /// two where the version says one thing in two sentences.
+    pub fn render(self, line: &Line) -> Vec<String> {
         match self {
-            Wording::P2p => render_p2p(line),
+            Wording::P2p => render_p2p(line).into_iter().collect(),
+            Wording::Cdht => render_cdht(line),
         }
     }
 }
 
-fn render_p2p(line: &Line) -> String {
+/// The older version's wording. Lines it has no words for (joins, stores,
+/// the ring's file movements: that version has none of these) keep the
+/// newer version's.
+fn render_cdht(line: &Line) -> Vec<String> {
+    let one = |text: String| vec![text];
     match line {
+        Line::PingRequestsSent { .. } => Vec::new(),
+        Line::PingRequestReceived { from } => one(format!(
+            "A ping request message was received from Peer {from}."
+        )),
+        Line::PingResponseReceived { from } => one(format!(
+            "A ping response message was received from Peer {from}."
+        )),
+        Line::NewSuccessor { position, peer } => {
+            one(format!("My {position} successor is now peer {peer}."))
+        }
+        Line::WillDepart { peer } => one(format!("Peer {peer} will depart from the network.")),
+        Line::NoLongerAlive { peer } => one(format!("Peer {peer} is no longer alive.")),
+        Line::FileRequestSent { file } => one(format!(
+            "File request message for {file} has been sent to my successor."
+        )),
+        Line::FileNotStoredHere { file } => one(format!("File {file} is not stored here.")),
+        Line::RequestForwarded => {
+            one("File request message has been forwarded to my successor.".to_string())
+        }
+        Line::FileStoredHere { file } => one(format!("File {file} is here.")),
+        Line::SendingFile { to, .. } => vec![
+            format!("A response message, destined for peer {to}, has been sent."),
+            format!("We now start sending the file {CDHT_DOTS}"),
+        ],
+        Line::FileSent => one("The file is sent.".to_string()),
+        Line::PeerHadFile { peer, file } => one(format!(
+            "Received a response message from peer {peer}, which has the file {file}."
+        )),
+        Line::ReceivingFile { .. } => one(format!("We now start receiving the file {CDHT_DOTS}")),
+        Line::FileReceived { .. } => one("The file is received.".to_string()),
+        Line::FileNotFound { file, peer } => one(format!(
+            "File {file} was not found: peer {peer}, which is responsible for it, does not have it."
+        )),
+        other => render_p2p(other).into_iter().collect(),
+    }
+}
+
+/// The run of dots the older version ends two lines with; its PDF shows
+/// ellipsis characters, which we print as nine ASCII dots.
+const CDHT_DOTS: &str = ".........";
+
+fn render_p2p(line: &Line) -> Option<String> {
+    Some(match line {
         Line::PingRequestsSent { to } => match to.as_slice() {
             [one] => format!("Ping request sent to Peer {one}"),
             many => format!("Ping requests sent to Peers {}", list_in_words(many)),
@@ -186,6 +242,7 @@ fn render_p2p(line: &Line) -> String {
         Line::FileNotStoredHere { file } => {
             format!("Request for File {file} has been received, but the file is not stored here")
         }
+        Line::RequestForwarded => return None,
         Line::FileStoredHere { file } => format!("File {file} is stored here"),
         Line::SendingFile { file, to } => format!("Sending file {file} to Peer {to}"),
         Line::FileSent => "The file has been sent".to_string(),
@@ -216,7 +273,7 @@ fn render_p2p(line: &Line) -> String {
         Line::ReplicaReceived { file, from } => {
             format!("Received a replica of File {file} from Peer {from}")
         }
-    }
+    })
 }
 
 /// `4 and 5`, `4, 5 and 8`: a list of peers as an English sentence has it.
@@ -366,13 +423,13 @@ mod tests {
             ),
         ];
         for (line, text) in cases {
-            assert_eq!(Wording::P2p.render(&line), text);
+            assert_eq!(Wording::P2p.render(&line), [text]);
         }
     }
 
     #[test]
     fn each_file_movement_of_the_ring_has_its_line() {
-        let render = |line: Line| Wording::P2p.render(&line);
+        let render = |line: Line| Wording::P2p.render(&line).join("\n");
         let handed = |reason| Line::FileHandedOver {
             file: file("2063"),
             to: PeerId(15),
@@ -420,8 +477,95 @@ mod tests {
     }
 
     #[test]
+    fn the_older_version_words_the_same_events_its_own_way() {
+        let cdht = |line: Line| Wording::Cdht.render(&line);
+        assert!(cdht(Line::PingRequestsSent { to: peers(&[3, 4]) }).is_empty());
+        assert!(Wording::P2p.render(&Line::RequestForwarded).is_empty());
+        let cases = [
+            (
+                Line::PingRequestReceived { from: PeerId(5) },
+                vec!["A ping request message was received from Peer 5."],
+            ),
+            (
+                Line::PingResponseReceived { from: PeerId(10) },
+                vec!["A ping response message was received from Peer 10."],
+            ),
+            (
+                Line::FileRequestSent { file: file("2012") },
+                vec!["File request message for 2012 has been sent to my successor."],
+            ),
+            (
+                Line::FileNotStoredHere { file: file("2012") },
+                vec!["File 2012 is not stored here."],
+            ),
+            (
+                Line::RequestForwarded,
+                vec!["File request message has been forwarded to my successor."],
+            ),
+            (
+                Line::FileStoredHere { file: file("2012") },
+                vec!["File 2012 is here."],
+            ),
+            (
+                Line::SendingFile {
+                    file: file("2012"),
+                    to: PeerId(8),
+                },
+                vec![
+                    "A response message, destined for peer 8, has been sent.",
+                    "We now start sending the file .........",
+                ],
+            ),
+            (Line::FileSent, vec!["The file is sent."]),
+            (
+                Line::PeerHadFile {
+                    peer: PeerId(1),
+                    file: file("2012"),
+                },
+                vec!["Received a response message from peer 1, which has the file 2012."],
+            ),
+            (
+                Line::ReceivingFile {
+                    file: file("2012"),
+                    from: PeerId(1),
+                },
+                vec!["We now start receiving the file ........."],
+            ),
+            (
+                Line::FileReceived { file: file("2012") },
+                vec!["The file is received."],
+            ),
+            (
+                Line::WillDepart { peer: PeerId(10) },
+                vec!["Peer 10 will depart from the network."],
+            ),
+            (
+                Line::NewSuccessor {
+                    position: Ordinal::First,
+                    peer: PeerId(12),
+                },
+                vec!["My first successor is now peer 12."],
+            ),
+            (
+                Line::NewSuccessor {
+                    position: Ordinal::Second,
+                    peer: PeerId(15),
+                },
+                vec!["My second successor is now peer 15."],
+            ),
+            (
+                Line::NoLongerAlive { peer: PeerId(5) },
+                vec!["Peer 5 is no longer alive."],
+            ),
+        ];
+        for (line, text) in cases {
+            assert_eq!(cdht(line), text);
+        }
+    }
+
+    #[test]
     fn longer_successor_lists_are_named_in_full() {
-        let render = |line: Line| Wording::P2p.render(&line);
+        let render = |line: Line| Wording::P2p.render(&line).join("\n");
         assert_eq!(
             render(Line::PingRequestsSent {
                 to: peers(&[4, 5, 8])

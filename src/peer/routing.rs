@@ -304,6 +304,7 @@ impl Peer {
             }
             Route::Onward { to, target } => {
                 out.push(Action::Print(Line::FileNotStoredHere { file }));
+                out.push(Action::Print(Line::RequestForwarded));
                 let request = Request::FileRequest {
                     file,
                     origin,

@@ -149,7 +149,7 @@ pub fn describe_event(peer: PeerId, event: &Event) -> String {
 /// An action as the trace shows it.
 pub fn describe_action(peer: PeerId, action: &Action) -> String {
     let what = match action {
-        Action::Print(line) => format!("prints \"{}\"", Wording::P2p.render(line)),
+        Action::Print(line) => format!("prints \"{}\"", Wording::P2p.render(line).join(" / ")),
         Action::Warn(warning) => format!("warns: {}", warning.text),
         Action::SendDatagram { to, datagram } => format!("datagram to {to}: {datagram}"),
         Action::AnswerDatagram { to, datagram } => format!("datagram to {to}: {datagram}"),

@@ -305,33 +305,45 @@ impl Scenario {
     }
 
     fn record(&mut self, actions: Vec<Action>) -> Vec<String> {
-        actions
-            .into_iter()
-            .map(|action| match action {
-                Action::Print(line) => format!("print {}", Wording::P2p.render(&line)),
-                Action::Warn(warning) => format!("warn {:?}", warning.kind),
-                Action::SendDatagram { to, datagram } => format!("udp {to} {datagram}"),
-                Action::AnswerDatagram { datagram, .. } => format!("udp-back {datagram}"),
-                Action::Send { to, request, token } => {
-                    self.unanswered.push((to.0, request.to_string(), token));
-                    format!("tcp {to} {request}")
+        let mut trace = Vec::new();
+        for action in actions {
+            // A line the course prints as nothing leaves no entry.
+            if let Action::Print(line) = &action {
+                for text in Wording::P2p.render(line) {
+                    trace.push(format!("print {text}"));
                 }
-                Action::Reply { reply, .. } => format!("reply {reply}"),
-                Action::SendFile { to, file, purpose } => {
-                    format!("send-file {file} {to} {purpose}")
-                }
-                Action::ReceiveFile {
-                    from,
-                    file,
-                    size,
-                    purpose,
-                    ..
-                } => format!("receive-file {file} {from} {size} {purpose}"),
-                Action::Relabel { file, to } => format!("relabel {file} {to:?}"),
-                Action::Discard { file, held } => format!("discard {file} {held:?}"),
-                Action::Exit { code } => format!("exit {code}"),
-            })
-            .collect()
+                continue;
+            }
+            trace.push(self.describe(action));
+        }
+        trace
+    }
+
+    fn describe(&mut self, action: Action) -> String {
+        match action {
+            Action::Print(line) => format!("print {:?}", line),
+            Action::Warn(warning) => format!("warn {:?}", warning.kind),
+            Action::SendDatagram { to, datagram } => format!("udp {to} {datagram}"),
+            Action::AnswerDatagram { datagram, .. } => format!("udp-back {datagram}"),
+            Action::Send { to, request, token } => {
+                self.unanswered.push((to.0, request.to_string(), token));
+                format!("tcp {to} {request}")
+            }
+            Action::Reply { reply, .. } => format!("reply {reply}"),
+            Action::SendFile { to, file, purpose } => {
+                format!("send-file {file} {to} {purpose}")
+            }
+            Action::ReceiveFile {
+                from,
+                file,
+                size,
+                purpose,
+                ..
+            } => format!("receive-file {file} {from} {size} {purpose}"),
+            Action::Relabel { file, to } => format!("relabel {file} {to:?}"),
+            Action::Discard { file, held } => format!("discard {file} {held:?}"),
+            Action::Exit { code } => format!("exit {code}"),
+        }
     }
 }
 
