@@ -416,7 +416,8 @@ fn the_demo_ring_pings_with_the_2019_lines_only() {
     for command in ["join 4", "store 2012"] {
         let (stderr_mark, mark) = (ring.stderr_mark(3), ring.mark(3));
         ring.type_command(3, command);
-        ring.wait_for_stderr_containing_after(3, stderr_mark, "", DEADLINE);
+        let word = command.split(' ').next().unwrap();
+        ring.wait_for_stderr_containing_after(3, stderr_mark, word, DEADLINE);
         ring.wait_for_responses_after(3, mark, &[4, 5]);
         ring.assert_running(3);
     }
@@ -666,4 +667,29 @@ fn bad_command_lines_exit_with_code_2_and_say_what_is_wrong() {
     assert_usage_error(&["1", "3", "1", "400", "0.1"], "own successor");
     // An unknown option.
     assert_usage_error(&["1", "3", "4", "400", "0.1", "--bogus"], "--bogus");
+}
+
+#[test]
+fn help_and_version_exit_0_and_name_cdht() {
+    let help = Command::new(CDHT)
+        .arg("--help")
+        .timeout(DEADLINE)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("cdht <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <MSS> <DROP_PROBABILITY>"),
+        "the usage of cdht --help:\n{text}"
+    );
+    let version = Command::new(CDHT)
+        .arg("--version")
+        .timeout(DEADLINE)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let text = String::from_utf8_lossy(&version.stdout);
+    assert!(text.starts_with("cdht "), "cdht --version printed {text:?}");
 }
