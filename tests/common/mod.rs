@@ -302,6 +302,9 @@ struct Peer {
     /// The arguments it was started with, to start it again the same way
     /// ([`Ring::restart`]).
     args: Vec<String>,
+    /// The binary it runs: `p2p`, or the one given to
+    /// [`Ring::spawn_program`].
+    program: String,
     /// Set once the process has been reaped.
     status: Option<ExitStatus>,
     /// True between `stop` and `cont`: a stopped process must be continued
@@ -600,8 +603,24 @@ impl Ring {
     /// read, and its transcript starts empty: [`Ring::lines`] and
     /// [`Ring::mark`] then speak of the new process.
     pub fn restart(&mut self, peer: u8) {
-        let args = self.peer(peer).args.clone();
-        self.spawn(peer, args, None);
+        let process = self.peer(peer);
+        let (program, args) = (process.program.clone(), process.args.clone());
+        self.spawn_with_program(&program, peer, args, None);
+    }
+
+    /// Starts another binary of the package (`env!("CARGO_BIN_EXE_cdht")`,
+    /// say) with exactly `args`, and names the process `peer` in this ring:
+    /// like [`Ring::spawn_raw`], for a program that is not `p2p`. Every wait,
+    /// `type_command`, `kill` and the clean-up on drop work as for `p2p`.
+    /// The peer's ports must have been reserved with the ring.
+    pub fn spawn_program(&mut self, program: &str, peer: u8, args: &[&str]) {
+        let args = args.iter().map(|a| a.to_string()).collect();
+        assert!(
+            self.reserved.contains(&peer),
+            "peer {peer}'s ports were not checked when the ring reserved its block: \
+             add it with RingBuilder::also_reserve or Ring::reserve"
+        );
+        self.spawn_with_program(program, peer, args, None);
     }
 
     /// Sends `request` and a newline to `peer`'s TCP port on a connection
@@ -625,14 +644,27 @@ impl Ring {
     }
 
     fn spawn(&mut self, peer: u8, args: Vec<String>, unread: Option<Unread>) {
+        self.spawn_with_program(env!("CARGO_BIN_EXE_p2p"), peer, args, unread);
+    }
+
+    fn spawn_with_program(
+        &mut self,
+        program: &str,
+        peer: u8,
+        args: Vec<String>,
+        unread: Option<Unread>,
+    ) {
         if let Some(old) = self.peers.get(&peer) {
             assert!(
                 old.status.is_some(),
                 "peer {peer} is still running; kill it or wait for it to exit before starting another"
             );
         }
-        let command_line = format!("p2p {}", args.join(" "));
-        let mut child = Command::new(env!("CARGO_BIN_EXE_p2p"))
+        let name = std::path::Path::new(program)
+            .file_name()
+            .map_or_else(|| program.to_string(), |n| n.to_string_lossy().into_owned());
+        let command_line = format!("{name} {}", args.join(" "));
+        let mut child = Command::new(program)
             .args(&args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -663,6 +695,7 @@ impl Ring {
             output,
             command_line,
             args,
+            program: program.to_string(),
             status: None,
             stopped: false,
             unread,
