@@ -2,21 +2,42 @@
 
 CARGO ?= cargo
 
+# The course: p2p (the current one), or 2019 for the older version, whose
+# program is cdht (COURSE=2019: the demo ring 1 3 4 5 8 10 12 15 on base
+# port 50000, each peer with MSS and DROP).
+COURSE ?= p2p
+
 # The ring that `make run-ring` starts (scripts/ring.sh does the work).
+# With COURSE=2019 an empty RING means the 2019 demo ring.
+ifeq ($(strip $(COURSE)),2019)
+RING ?=
+BASE_PORT ?= 50000
+else
 RING ?= 2 4 5 8 9 14 19
-INTERVAL ?= 5
 BASE_PORT ?= 12000
+endif
+INTERVAL ?= 5
+MSS ?= 400
+DROP ?= 0.1
 TERM_UI ?= auto
 TMUX_LAYOUT ?= windows
 PEER_ARGS ?=
 
 # The peer binary. Set P2P to run another binary (a debug build, a stub):
-# then nothing is built.
+# then nothing is built. CDHT does the same for COURSE=2019.
 ifeq ($(strip $(P2P)),)
 P2P := $(abspath $(or $(CARGO_TARGET_DIR),target))/release/p2p
 BUILD_P2P := $(CARGO) build --release --quiet
 else
 BUILD_P2P := @true
+endif
+ifeq ($(strip $(COURSE)),2019)
+ifeq ($(strip $(CDHT)),)
+CDHT := $(abspath $(or $(CARGO_TARGET_DIR),target))/release/cdht
+BUILD_P2P := $(CARGO) build --release --quiet
+else
+BUILD_P2P := @true
+endif
 endif
 
 # Targets that take a peer.
@@ -36,14 +57,24 @@ SIM_ARGS = --seeds $(SEEDS) --peers $(PEERS) $(if $(strip $(SEED)),--seed $(SEED
 # Passed to scripts/ring.sh through the environment, so that values with
 # spaces or quotes arrive untouched.
 export RING INTERVAL BASE_PORT TERM_UI TMUX_LAYOUT PEER_ARGS P2P PEER KNOWN CMD
+export COURSE CDHT MSS DROP
 
 # `make stop` and `make status` act on one ring when BASE_PORT was given
-# (on the command line or in the environment), otherwise on every ring.
+# (on the command line or in the environment), or COURSE=2019 was (its
+# ring, on 50000 unless BASE_PORT says otherwise), otherwise on every ring.
 ifneq ($(filter command line environment environment override,$(origin BASE_PORT)),)
 SELECTED_RING := $(BASE_PORT)
+BASE_PORT_GIVEN := yes
+else ifeq ($(strip $(COURSE)),2019)
+SELECTED_RING := $(BASE_PORT)
+BASE_PORT_GIVEN := yes
 else
 SELECTED_RING :=
+BASE_PORT_GIVEN :=
 endif
+# Without BASE_PORT or COURSE, send and kill may fall back on the 2019 ring
+# on 50000 when no ring runs on 12000 (scripts/ring.sh, pick_ring).
+export BASE_PORT_GIVEN
 
 RING_SH := scripts/ring.sh
 
@@ -67,6 +98,8 @@ help:
 	@echo '                violations; make sim SEED=<n> PEERS=<p> replays one seed with a trace'
 	@echo '                (SCENARIO=<name> picks one scenario; SIM_TRACE=1 traces every event)'
 	@echo 'make clean      stop the rings, remove run/, cargo clean'
+	@echo "COURSE=2019     the same targets for the 2019 course's cdht: its demo ring 1 3 4 5 8 10 12 15"
+	@echo "                on base port 50000, with MSS (default 400) and DROP (default 0.1); no join"
 
 build:
 	$(BUILD_P2P)
@@ -74,7 +107,8 @@ build:
 run-ring: build
 	@$(RING_SH) start
 
-join: build
+# cdht has no join: ring.sh refuses COURSE=2019 before anything is built.
+join: $(if $(filter 2019,$(strip $(COURSE))),,build)
 	@$(RING_SH) join "$$PEER" "$$KNOWN"
 
 send:

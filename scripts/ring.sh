@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ring.sh: start, watch, type into and stop a lab ring of p2p peers.
+# ring.sh: start, watch, type into and stop a lab ring of p2p (or cdht) peers.
 #
 # Usually called through the Makefile (make run-ring, send, join, kill, stop,
 # status), which passes its variables in the environment:
@@ -11,6 +11,15 @@
 #   TMUX_LAYOUT  windows | tiled                         (default windows)
 #   P2P          the peer binary                         (default target/release/p2p)
 #   PEER_ARGS    extra options for every peer, e.g. "--mss 500 --drop 0.1 --seed 7"
+#   COURSE       p2p | 2019                              (default p2p)
+#
+# COURSE=2019 runs the 2019 course's program, cdht, instead:
+#   RING         default "1 3 4 5 8 10 12 15" (the demo ring); BASE_PORT default 50000
+#   CDHT         the peer binary                         (default target/release/cdht)
+#   MSS, DROP    cdht's <MSS> and <DROP_PROBABILITY>      (default 400 and 0.1)
+# Each peer runs 'cdht N S1 S2 MSS DROP --ping-interval INTERVAL --base-port
+# BASE_PORT --dir run/BASE_PORT/peer-N PEER_ARGS'; the peer responsible for
+# file 2012 (peer 1 of the demo ring) starts with 2012.pdf. cdht has no join.
 #
 # Everything about ring BASE_PORT lives in run/BASE_PORT/:
 #   state          mode, tmux session, ring and interval of the running ring
@@ -31,6 +40,27 @@ RUN_ROOT=$ROOT/run
 
 DEFAULT_RING="2 4 5 8 9 14 19"
 DEFAULT_BASE_PORT=12000
+DEFAULT_RING_2019="1 3 4 5 8 10 12 15"
+DEFAULT_BASE_PORT_2019=50000
+
+# The course of this command: p2p (the current one) or 2019 (cdht).
+COURSE=${COURSE:-p2p}
+case $COURSE in
+    p2p | 2019) ;;
+    *)
+        printf "ring.sh: COURSE must be p2p or 2019, not '%s'\n" "$COURSE" >&2
+        exit 1
+        ;;
+esac
+
+# The base port when BASE_PORT is not given: the course's.
+default_base_port() {
+    if [ "$COURSE" = 2019 ]; then
+        printf '%s' "$DEFAULT_BASE_PORT_2019"
+    else
+        printf '%s' "$DEFAULT_BASE_PORT"
+    fi
+}
 
 usage() {
     cat <<EOF
@@ -42,7 +72,8 @@ Usage:
   ring.sh stop [BASE_PORT]        stop that ring, or every ring under run/
   ring.sh status [BASE_PORT]      show which peers of which rings are running
 Settings come from the environment: RING, INTERVAL, BASE_PORT, TERM_UI,
-TMUX_LAYOUT, P2P, PEER_ARGS (see the top of this script).
+TMUX_LAYOUT, P2P, PEER_ARGS, and COURSE=2019 with CDHT, MSS, DROP (see the
+top of this script). COURSE=2019 has no join.
 EOF
 }
 
@@ -165,10 +196,13 @@ known_rings() {
 }
 
 # Loads MODE, SESSION, RING_LAYOUT, RING_PEERS, RING_INTERVAL, RING_P2P,
-# RING_PEER_ARGS and STARTED of ring BASE_PORT.
+# RING_PEER_ARGS and STARTED of ring BASE_PORT, and for a cdht ring
+# RING_COURSE (2019; empty for a p2p ring), RING_MSS and RING_DROP.
 load_state() {
     # shellcheck disable=SC2034 # RING_P2P is only a record of what ran
     MODE='' SESSION='' TMUX_SOCKET='' RING_LAYOUT='' RING_PEERS='' RING_INTERVAL='' RING_P2P='' RING_PEER_ARGS='' STARTED=''
+    # shellcheck disable=SC2034 # RING_MSS and RING_DROP are records too
+    RING_COURSE='' RING_MSS='' RING_DROP=''
     local f
     f="$(ring_dir "$1")/state"
     [ -f "$f" ] || return 1
@@ -202,18 +236,21 @@ shquote() {
     printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
-# The absolute path of the p2p binary.
+# The absolute path of the p2p binary (of cdht with COURSE=2019).
 resolve_p2p() {
-    local p=${P2P:-$ROOT/target/release/p2p}
+    local p=${P2P:-$ROOT/target/release/p2p} var=P2P
+    if [ "$COURSE" = 2019 ]; then
+        p=${CDHT:-$ROOT/target/release/cdht} var=CDHT
+    fi
     case $p in
         */*) ;;
-        *) p=$(command -v "$p") || die "P2P=$P2P: no such command" ;;
+        *) p=$(command -v "$p") || die "$var=$p: no such command" ;;
     esac
     case $p in
         /*) ;;
         *) p=$ROOT/$p ;;
     esac
-    [ -x "$p" ] || die "no peer binary at $(rel "$p"): build it with 'cargo build --release' (or set P2P)"
+    [ -x "$p" ] || die "no peer binary at $(rel "$p"): build it with 'cargo build --release' (or set $var)"
     printf '%s' "$p"
 }
 
@@ -280,6 +317,20 @@ seed_peer_dir() {
             write_sample "$dir/4103.pdf" 80 # 20 KiB and a bit: many segments
             ;;
     esac
+}
+
+# COURSE=2019: the peer of the sorted ring PEERS... that holds file 2012 (its
+# hash is 2012 mod 256 = 220): the first peer from 220 on, wrapping. On the
+# demo ring that is peer 1.
+holder_2012() {
+    local n
+    for n in "$@"; do
+        if [ "$n" -ge 220 ]; then
+            printf '%s' "$n"
+            return
+        fi
+    done
+    printf '%s' "$1"
 }
 
 # --- starting peers -----------------------------------------------------------
@@ -382,6 +433,13 @@ check_started() {
     done
     [ -z "$failed" ] && return 0
     for n in $failed; do
+        # cdht prints its usage after a command-line error: show the error.
+        if [ "$COURSE" = 2019 ] && grep -q '^cdht: error: ' "$(ring_dir "$bp")/peer-$n.log" 2>/dev/null; then
+            printf 'ring.sh: peer %s is not running; %s says:\n' "$n" \
+                "$(rel "$(ring_dir "$bp")/peer-$n.log")" >&2
+            grep -m 1 '^cdht: error: ' "$(ring_dir "$bp")/peer-$n.log" | sed 's/^/    /' >&2 || true
+            continue
+        fi
         printf 'ring.sh: peer %s is not running; the end of %s:\n' "$n" \
             "$(rel "$(ring_dir "$bp")/peer-$n.log")" >&2
         tail -n 5 "$(ring_dir "$bp")/peer-$n.log" 2>/dev/null | sed 's/^/    /' >&2 || true
@@ -389,9 +447,16 @@ check_started() {
     return 1
 }
 
+# With COURSE=2019, N is the peer that should request 2012 from HOLDER.
 how_to_watch() {
-    local bp=$1 n=$2 bpvar=''
-    [ "$bp" = "$DEFAULT_BASE_PORT" ] || bpvar=" BASE_PORT=$bp"
+    local bp=$1 n=$2 holder=${3:-} bpvar='' cmd="'Store 2067'"
+    if [ "$COURSE" = 2019 ]; then
+        bpvar=" COURSE=2019"
+        [ "$bp" = "$DEFAULT_BASE_PORT_2019" ] || bpvar=" BASE_PORT=$bp"
+        cmd="'request 2012'"
+    else
+        [ "$bp" = "$DEFAULT_BASE_PORT" ] || bpvar=" BASE_PORT=$bp"
+    fi
     case $MODE in
         tmux)
             local client=tmux
@@ -413,9 +478,12 @@ how_to_watch() {
     esac
     note "  logs:  tail -f $(rel "$(ring_dir "$bp")")/peer-*.log"
     case $MODE in
-        background) note "  type:  make send PEER=$n CMD='Store 2067'$bpvar" ;;
-        *) note "  type:  in the peer's window, or make send PEER=$n CMD='Store 2067'$bpvar" ;;
+        background) note "  type:  make send PEER=$n CMD=$cmd$bpvar" ;;
+        *) note "  type:  in the peer's window, or make send PEER=$n CMD=$cmd$bpvar" ;;
     esac
+    if [ "$COURSE" = 2019 ]; then
+        note "         (peer $holder holds 2012.pdf; CMD=quit: the peer leaves; make kill PEER=N$bpvar: it dies)"
+    fi
     note "  stop:  make stop$bpvar"
 }
 
@@ -431,11 +499,17 @@ write_state() {
         printf 'RING_P2P=%s\n' "$(shquote "$P2P_BIN")"
         printf 'RING_PEER_ARGS=%s\n' "$(shquote "${PEER_ARGS:-}")"
         printf 'STARTED=%s\n' "$(shquote "$(date '+%Y-%m-%d %H:%M:%S')")"
+        if [ "$COURSE" = 2019 ]; then
+            printf 'RING_COURSE=2019\n'
+            printf 'RING_MSS=%s\n' "$(shquote "$MSS")"
+            printf 'RING_DROP=%s\n' "$(shquote "$DROP")"
+        fi
     } >"$(ring_dir "$bp")/state"
 }
 
 cmd_start() {
-    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} peers n i count s1 s2 dir
+    local bp=${BASE_PORT:-$(default_base_port)} peers n i count s1 s2 dir
+    local default_ring=$DEFAULT_RING holder='' requester=''
     check_base_port "$bp"
     # Refuse rather than start a second ring on the same ports. (This loads
     # the old state, so it comes before the new settings.)
@@ -446,10 +520,16 @@ cmd_start() {
     [ -n "$RING_INTERVAL" ] || die "INTERVAL must not be empty"
     TMUX_LAYOUT=${TMUX_LAYOUT:-windows}
     case $TMUX_LAYOUT in windows | tiled) ;; *) die "TMUX_LAYOUT must be windows or tiled" ;; esac
+    if [ "$COURSE" = 2019 ]; then
+        default_ring=$DEFAULT_RING_2019
+        MSS=${MSS-400} DROP=${DROP-0.1}
+        [ -n "$MSS" ] || die "MSS must not be empty (cdht's <MSS>, e.g. MSS=400)"
+        [ -n "$DROP" ] || die "DROP must not be empty (cdht's <DROP_PROBABILITY>, e.g. DROP=0.1)"
+    fi
 
     # The ring in sorted order; each peer's successors are the next two.
     local -a ring
-    read -r -a ring <<<"$(printf '%s' "${RING:-$DEFAULT_RING}" | tr ',\n\t' '   ')"
+    read -r -a ring <<<"$(printf '%s' "${RING:-$default_ring}" | tr ',\n\t' '   ')"
     [ "${#ring[@]}" -gt 0 ] || die "RING is empty"
     for n in "${ring[@]}"; do check_peer "$n"; done
     peers=$(printf '%s\n' "${ring[@]}" | sed 's/^0*\([0-9]\)/\1/' | sort -n)
@@ -459,6 +539,7 @@ cmd_start() {
     RING_PEERS="${ring[*]}"
 
     SESSION=p2p-$bp
+    [ "$COURSE" = p2p ] || SESSION=cdht-$bp
     TMUX_SOCKET=""
     MODE=$(choose_mode)
     if [ "$MODE" = tmux ] && tm has-session -t "=$SESSION" 2>/dev/null; then
@@ -473,28 +554,56 @@ cmd_start() {
     mkdir -p "$dir"
     for n in "${ring[@]}"; do
         mkdir -p "$dir/peer-$n"
-        seed_peer_dir "$n" "$dir/peer-$n"
+        [ "$COURSE" = 2019 ] || seed_peer_dir "$n" "$dir/peer-$n"
     done
+    if [ "$COURSE" = 2019 ]; then
+        # 2012.pdf at the peer responsible for it (peer 1 of the demo ring);
+        # 10 KiB and a bit: a few dozen segments at MSS 400.
+        holder=$(holder_2012 "${ring[@]}")
+        write_sample "$dir/peer-$holder/2012.pdf" 40
+    fi
     write_state "$bp"
 
     for ((i = 0; i < count; i++)); do
         n=${ring[i]}
         s1=${ring[(i + 1) % count]}
         s2=${ring[(i + 2) % count]}
-        # shellcheck disable=SC2086
-        start_peer "$bp" "$n" "$MODE" "$P2P_BIN" init "$n" "$s1" "$s2" "$RING_INTERVAL" \
-            --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+        if [ "$COURSE" = 2019 ]; then
+            # shellcheck disable=SC2086
+            start_peer "$bp" "$n" "$MODE" "$P2P_BIN" "$n" "$s1" "$s2" "$MSS" "$DROP" \
+                --ping-interval "$RING_INTERVAL" --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+        else
+            # shellcheck disable=SC2086
+            start_peer "$bp" "$n" "$MODE" "$P2P_BIN" init "$n" "$s1" "$s2" "$RING_INTERVAL" \
+                --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+        fi
     done
 
     local ok=0
     check_started "$bp" "${ring[@]}" || ok=1
+    if [ "$COURSE" = 2019 ]; then
+        # The demo requests 2012 at peer 8; on another ring, at a peer that
+        # does not hold it.
+        for n in "${ring[@]}"; do
+            [ "$n" = "$holder" ] && continue
+            [ -z "$requester" ] && requester=$n
+            [ "$n" = 8 ] && requester=8
+        done
+        [ -n "$requester" ] || requester=$holder
+        note "Ring on base port $bp: cdht peers $RING_PEERS, MSS $MSS, drop $DROP, ping interval $RING_INTERVAL s, $MODE mode."
+        how_to_watch "$bp" "$requester" "$holder"
+        return "$ok"
+    fi
     note "Ring on base port $bp: peers $RING_PEERS, ping interval $RING_INTERVAL s, $MODE mode."
     how_to_watch "$bp" "${ring[$((count > 3 ? 3 : 0))]}"
     return "$ok"
 }
 
 cmd_join() {
-    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} n=${1:-} known=${2:-} dir
+    local bp=${BASE_PORT:-$(default_base_port)} n=${1:-} known=${2:-} dir
+    if [ "$COURSE" = 2019 ]; then
+        die "COURSE=2019 has no join: cdht peers cannot join a ring (its commands are request NNNN and quit); restart the ring with another RING instead"
+    fi
     [ -n "$n" ] || die "join needs PEER and KNOWN (make join PEER=15 KNOWN=4)"
     [ -n "$known" ] ||
         die "join needs PEER and KNOWN (make join PEER=15 KNOWN=4)"
@@ -503,6 +612,9 @@ cmd_join() {
     check_peer "$known"
     if ! load_state "$bp" || ! ring_alive "$bp"; then
         die "no ring runs on base port $bp; start one with make run-ring"
+    fi
+    if [ "$RING_COURSE" = 2019 ]; then
+        die "the ring on base port $bp runs cdht (COURSE=2019), which has no join"
     fi
     # The newcomer looks like the ring's peers: same layout, interval, options.
     TMUX_LAYOUT=${RING_LAYOUT:-windows}
@@ -525,12 +637,30 @@ cmd_join() {
 
 # --- typing, killing, stopping --------------------------------------------------
 
+# The ring that send and kill act on: BASE_PORT's, or the course's default.
+# Through make without BASE_PORT and COURSE (BASE_PORT_GIVEN empty), when no
+# ring runs on 12000 but a cdht ring runs on 50000, that one, so that
+# 'make send PEER=8 CMD='request 2012'' reaches the ring of
+# 'make run-ring COURSE=2019'.
+pick_ring() {
+    local bp=${BASE_PORT:-$(default_base_port)}
+    if [ -z "${BASE_PORT_GIVEN-${BASE_PORT:+yes}}" ] && [ "$COURSE" = p2p ] &&
+        [ "$bp" = "$DEFAULT_BASE_PORT" ] && ! ring_alive "$bp" &&
+        load_state "$DEFAULT_BASE_PORT_2019" && [ "$RING_COURSE" = 2019 ] &&
+        ring_alive "$DEFAULT_BASE_PORT_2019"; then
+        bp=$DEFAULT_BASE_PORT_2019
+    fi
+    printf '%s' "$bp"
+}
+
 cmd_send() {
-    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} n=${1:-} fifo
-    [ -n "$n" ] || die "send needs a peer (make send PEER=8 CMD='Store 2067')"
+    local bp n=${1:-} fifo example="'Store 2067'"
+    bp=$(pick_ring)
+    [ "$COURSE" = p2p ] || example="'request 2012'"
+    [ -n "$n" ] || die "send needs a peer (make send PEER=8 CMD=$example)"
     shift || true
     [ -n "$*" ] ||
-        die "send needs a command (make send PEER=8 CMD='Store 2067')"
+        die "send needs a command (make send PEER=8 CMD=$example)"
     check_base_port "$bp"
     check_peer "$n"
     fifo=$(ring_dir "$bp")/peer-$n.in
@@ -555,7 +685,8 @@ running_rings_hint() {
 }
 
 cmd_kill() {
-    local bp=${BASE_PORT:-$DEFAULT_BASE_PORT} n=${1:-} pid
+    local bp n=${1:-} pid
+    bp=$(pick_ring)
     [ -n "$n" ] || die "kill needs a peer (make kill PEER=5)"
     check_base_port "$bp"
     check_peer "$n"
@@ -633,8 +764,14 @@ cmd_status() {
     for bp in $rings; do
         load_state "$bp" || continue
         any=yes
-        printf 'Ring %s: %s mode%s, ping interval %s s, started %s\n' "$bp" "$MODE" \
-            "${SESSION:+ (tmux session $SESSION)}" "$RING_INTERVAL" "${STARTED:-?}"
+        if [ "$RING_COURSE" = 2019 ]; then
+            printf 'Ring %s: cdht (COURSE=2019, MSS %s, drop %s), %s mode%s, ping interval %s s, started %s\n' \
+                "$bp" "$RING_MSS" "$RING_DROP" "$MODE" \
+                "${SESSION:+ (tmux session $SESSION)}" "$RING_INTERVAL" "${STARTED:-?}"
+        else
+            printf 'Ring %s: %s mode%s, ping interval %s s, started %s\n' "$bp" "$MODE" \
+                "${SESSION:+ (tmux session $SESSION)}" "$RING_INTERVAL" "${STARTED:-?}"
+        fi
         for n in $(known_peers "$bp"); do
             if pid=$(peer_pid "$bp" "$n"); then
                 printf '  peer %-3s running  pid %-7s port %s\n' "$n" "$pid" "$((bp + n))"
@@ -658,8 +795,13 @@ cmd_pane() {
     dir=$(ring_dir "$bp")
     fifo=$dir/peer-$n.in
     log=$dir/peer-$n.log
-    printf 'Peer %s of ring %s: type Quit, Store NNNN or Request NNNN (output also in %s)\n' \
-        "$n" "$bp" "$(rel "$log")"
+    if load_state "$bp" && [ "$RING_COURSE" = 2019 ]; then
+        printf 'Peer %s of ring %s (cdht): type request NNNN or quit (output also in %s)\n' \
+            "$n" "$bp" "$(rel "$log")"
+    else
+        printf 'Peer %s of ring %s: type Quit, Store NNNN or Request NNNN (output also in %s)\n' \
+            "$n" "$bp" "$(rel "$log")"
+    fi
     exec 3<&0
     cat <&3 1<>"$fifo" &
     local keyboard=$!
