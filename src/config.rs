@@ -163,6 +163,18 @@ where
         return Err(UsageError::new("missing the mode: init or join"));
     };
     let (peer, start, interval_text) = match mode.as_str() {
+        // The older course's habit, `init 1 3 4 400 0.1`: five numbers
+        // where this version takes four.
+        "init" if positional.len() == 5 => {
+            return Err(UsageError::new(format!(
+                "unexpected argument {:?}; init takes <PEER> <FIRST_SUCCESSOR> \
+                 <SECOND_SUCCESSOR> <PING_INTERVAL>. For the older course's \
+                 <PEER> <FIRST> <SECOND> <MSS> <DROP>, run cdht {} (or give p2p --mss and \
+                 --drop)",
+                positional[4],
+                positional.join(" ")
+            )));
+        }
         "init" => {
             let [peer, first, second, interval] = positional_args(
                 positional,
@@ -320,7 +332,9 @@ fn split_options_of<'a>(
             Some((name, value)) => (name, value.to_string()),
             None if FLAGS.contains(&option) => (option, String::new()),
             None => {
-                let Some(value) = rest.next() else {
+                // `--mss --drop 0.1`: the next word is another option, not
+                // this one's value.
+                let Some(value) = rest.next().filter(|value| !value.starts_with("--")) else {
                     return Err(UsageError::new(format!("--{option} needs a value")));
                 };
                 (option, value.clone())
@@ -740,7 +754,13 @@ mod tests {
                 "init 2",
                 "missing <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <PING_INTERVAL>",
             ),
-            ("init 2 4 5 1 6", "unexpected argument \"6\""),
+            ("init 2 4 5 1 6 7", "unexpected argument \"6\""),
+            (
+                "init 1 3 4 400 0.1",
+                "For the older course's <PEER> <FIRST> <SECOND> <MSS> <DROP>, run cdht 1 3 4 400 \
+                 0.1 (or give p2p --mss and --drop)",
+            ),
+            ("init 2 4 5 1 --mss --drop 0.1", "--mss needs a value"),
             (
                 "init 256 4 5 1",
                 "<PEER> must be a peer identity from 0 to 255",
