@@ -11,11 +11,11 @@ use crate::ring::FileName;
 
 /// The hint shown for a line that is not a command.
 pub const COMMAND_HINT: &str = "the commands are Quit, Store NNNN and Request NNNN, \
-                                where NNNN is a four-digit file name such as 2067";
+                                in any case, where NNNN is a four-digit file name such as 2067";
 
 /// The hint of the older course version, which has no `Store`.
 pub const CDHT_COMMAND_HINT: &str = "the commands are request NNNN and quit, \
-                                     where NNNN is a four-digit file name such as 2012";
+                                     in any case, where NNNN is a four-digit file name such as 2012";
 
 /// A command typed by the user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,14 +28,26 @@ pub enum Command {
 /// Why a typed line is not a command; its `Display` is the whole hint.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CommandError {
-    Unknown { line: String, hint: &'static str },
-    BadFileName { verb: &'static str, name: String },
+    Unknown {
+        line: String,
+        hint: &'static str,
+    },
+    /// `help`: not a command of the course, but the question it asks is
+    /// answered, on standard error, with the hint.
+    Help {
+        hint: &'static str,
+    },
+    BadFileName {
+        verb: &'static str,
+        name: String,
+    },
 }
 
 impl fmt::Display for CommandError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CommandError::Unknown { line, hint } => write!(f, "unknown command {line:?}; {hint}"),
+            CommandError::Help { hint } => f.write_str(hint),
             CommandError::BadFileName { verb, name } => write!(
                 f,
                 "{verb} needs a file name of exactly four digits (0000-9999), such as {verb} 2067, not {name:?}"
@@ -76,6 +88,7 @@ pub fn parse_command_of(course: Wording, line: &str) -> Result<Option<Command>, 
         "quit" if arguments.is_empty() => Ok(Some(Command::Quit)),
         "store" if course == Wording::P2p => file_command("Store", Command::Store),
         "request" => file_command(request, Command::Request),
+        "help" | "?" => Err(CommandError::Help { hint }),
         _ => Err(CommandError::Unknown {
             line: line.trim().chars().take(60).collect(),
             hint,
@@ -136,6 +149,19 @@ mod tests {
         assert!(
             error.to_string().contains("request NNNN and quit"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn help_is_answered_with_the_commands() {
+        let help = parse_command("help").unwrap_err().to_string();
+        assert!(help.starts_with("the commands are Quit"), "{help}");
+        let cdht = parse_command_of(Wording::Cdht, "HELP")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            cdht.starts_with("the commands are request NNNN and quit"),
+            "{cdht}"
         );
     }
 
