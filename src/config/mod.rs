@@ -13,6 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+mod cdht;
+
+pub use cdht::{CDHT_BASE_PORT, CDHT_PING_INTERVAL, CDHT_USAGE, parse_cdht_args};
+
 use crate::message::MAX_SEGMENT_HEADER_LEN;
 use crate::output::Wording;
 use crate::ring::{MAX_SUCCESSORS, MIN_SUCCESSORS, PeerId};
@@ -106,6 +110,26 @@ pub struct Config {
 }
 
 impl Config {
+    /// The configuration of `p2p`'s peer `peer`, with every option at its
+    /// default (the course's).
+    fn with_defaults(peer: PeerId, start: Start, ping_interval: Duration) -> Config {
+        Config {
+            peer,
+            start,
+            ping_interval,
+            base_port: DEFAULT_BASE_PORT,
+            dir: PathBuf::from("."),
+            mss: DEFAULT_MSS,
+            drop_probability: 0.0,
+            seed: None,
+            fixed_timeout: None,
+            successor_count: MIN_SUCCESSORS,
+            replicas: 1,
+            handover: false,
+            wording: Wording::P2p,
+        }
+    }
+
     /// Whether this peer looks after the ring's files, moving and copying
     /// them as the ring changes; see `peer::placement`.
     pub fn looks_after_files(&self) -> bool {
@@ -149,11 +173,8 @@ where
     I: IntoIterator<Item = String>,
 {
     let args: Vec<String> = args.into_iter().collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(Invocation::Help);
-    }
-    if args.iter().any(|a| a == "--version" || a == "-V") {
-        return Ok(Invocation::Version);
+    if let Some(question) = help_or_version(&args) {
+        return Ok(question);
     }
     let SplitArgs {
         positional,
@@ -207,21 +228,7 @@ where
             )));
         }
     };
-    let mut config = Config {
-        peer,
-        start,
-        ping_interval: parse_interval(interval_text)?,
-        base_port: DEFAULT_BASE_PORT,
-        dir: PathBuf::from("."),
-        mss: DEFAULT_MSS,
-        drop_probability: 0.0,
-        seed: None,
-        fixed_timeout: None,
-        successor_count: MIN_SUCCESSORS,
-        replicas: 1,
-        handover: false,
-        wording: Wording::P2p,
-    };
+    let mut config = Config::with_defaults(peer, start, parse_interval(interval_text)?);
     for (name, value) in options {
         apply_option(&mut config, name, value)?;
     }
@@ -268,6 +275,18 @@ fn check_directory(dir: &Path) -> Result<(), UsageError> {
             dir.display()
         ))
     })
+}
+
+/// `--help` or `--version` anywhere on a command line is a question, and
+/// answered before anything else is read.
+fn help_or_version(args: &[String]) -> Option<Invocation> {
+    if args.iter().any(|a| a == "--help" || a == "-h") {
+        Some(Invocation::Help)
+    } else if args.iter().any(|a| a == "--version" || a == "-V") {
+        Some(Invocation::Version)
+    } else {
+        None
+    }
 }
 
 /// The names of the options, without their leading `--`.
@@ -519,137 +538,6 @@ fn unknown_option(name: &str) -> UsageError {
     ))
 }
 
-/// The usage text of `cdht`, the older course version, shown by `--help`
-/// and after every usage error.
-pub const CDHT_USAGE: &str = "\
-Usage:
-  cdht <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <MSS> <DROP_PROBABILITY> [options]
-  cdht --help | --version
-
-Peers are identities 0-255; MSS is the data bytes per segment of a file transfer;
-DROP_PROBABILITY (0 to 1) is the chance that a data segment is dropped. Example:
-  cdht 1 3 4 400 0.1
-
-Options:
-  --ping-interval <SECONDS>  how often to ping the successors (default 5)
-  --base-port <N>   peer i uses UDP and TCP port N + i (default 50000)
-  --dir <PATH>      directory for the files and logs (default .)
-  --seed <N>        seed of the drop generator, to repeat a lossy run
-  --fixed-timeout <SECONDS>
-                    retransmit after this fixed time instead of estimating it
-  --successors <R>  keep and ping the first R successors, 2 to 8 (default 2)
-
-Commands typed on standard input: request NNNN, quit";
-
-/// The base port of the older course version: peer i uses port 50000 + i.
-pub const CDHT_BASE_PORT: u16 = 50000;
-
-/// The ping interval `cdht` chooses, since its command line has none: the
-/// newer version's `make run-ring` default, short enough that a ring is seen
-/// working within seconds, and well within the three minutes the course
-/// allows for the first output.
-pub const CDHT_PING_INTERVAL: Duration = Duration::from_secs(5);
-
-/// The options of `cdht`, without their leading `--`.
-const CDHT_OPTIONS: [&str; 6] = [
-    "ping-interval",
-    "base-port",
-    "dir",
-    "seed",
-    "fixed-timeout",
-    "successors",
-];
-
-fn unknown_cdht_option(name: &str) -> UsageError {
-    UsageError::new(format!(
-        "unknown option --{name}; the options are --ping-interval, --base-port, --dir, --seed, \
-         --fixed-timeout and --successors (the MSS and the drop probability are the fourth and \
-         fifth arguments)"
-    ))
-}
-
-/// Reads the arguments of `cdht`, the older course version: five
-/// positional arguments and a few options. The result is the same
-/// [`Config`] as `p2p`'s, speaking the older version's lines.
-pub fn parse_cdht_args<I>(args: I) -> Result<Invocation, UsageError>
-where
-    I: IntoIterator<Item = String>,
-{
-    let args: Vec<String> = args.into_iter().collect();
-    if args.iter().any(|a| a == "--help" || a == "-h") {
-        return Ok(Invocation::Help);
-    }
-    if args.iter().any(|a| a == "--version" || a == "-V") {
-        return Ok(Invocation::Version);
-    }
-    let SplitArgs {
-        positional,
-        options,
-    } = split_options_of(&args, &CDHT_OPTIONS, unknown_cdht_option)?;
-    let [peer, first, second, mss, drop] = positional_args(
-        &positional,
-        &[
-            "<PEER>",
-            "<FIRST_SUCCESSOR>",
-            "<SECOND_SUCCESSOR>",
-            "<MSS>",
-            "<DROP_PROBABILITY>",
-        ],
-    )?;
-    let (peer, start) = initial_peer(peer, first, second)?;
-    let mss = mss
-        .parse()
-        .ok()
-        .filter(|mss| (1..=MAX_MSS).contains(mss))
-        .ok_or_else(|| {
-            UsageError::new(format!(
-                "<MSS> must be a number of bytes from 1 to {MAX_MSS}, so that a segment fits \
-                 in one UDP datagram, not {mss:?}"
-            ))
-        })?;
-    let drop_probability = drop
-        .parse::<f64>()
-        .ok()
-        .filter(|p| (0.0..=1.0).contains(p))
-        .ok_or_else(|| {
-            UsageError::new(format!(
-                "<DROP_PROBABILITY> must be a probability from 0 to 1, such as 0.1, not {drop:?}"
-            ))
-        })?;
-    let mut config = Config {
-        peer,
-        start,
-        ping_interval: CDHT_PING_INTERVAL,
-        base_port: CDHT_BASE_PORT,
-        dir: PathBuf::from("."),
-        mss,
-        drop_probability,
-        seed: None,
-        fixed_timeout: None,
-        successor_count: MIN_SUCCESSORS,
-        replicas: 1,
-        handover: false,
-        wording: Wording::Cdht,
-    };
-    for (name, value) in options {
-        match name {
-            "ping-interval" => {
-                config.ping_interval = parse_interval(&value).map_err(|_| {
-                    UsageError::new(format!(
-                        "--ping-interval must be a number of seconds from {} to {}, such as 5 or \
-                         0.2, not {value:?}",
-                        MIN_PING_INTERVAL.as_secs_f64(),
-                        MAX_PING_INTERVAL.as_secs_f64(),
-                    ))
-                })?
-            }
-            _ => apply_option(&mut config, name, value)?,
-        }
-    }
-    check_directory(&config.dir)?;
-    Ok(Invocation::Run(config))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -863,52 +751,5 @@ mod tests {
     fn the_interval_bounds_are_inclusive() {
         assert_eq!(config("init 2 4 5 0.01").ping_interval, MIN_PING_INTERVAL);
         assert_eq!(config("init 2 4 5 3600").ping_interval, MAX_PING_INTERVAL);
-    }
-
-    fn cdht(line: &str) -> Result<Invocation, UsageError> {
-        parse_cdht_args(line.split_whitespace().map(String::from))
-    }
-
-    #[test]
-    fn the_older_versions_five_arguments() {
-        let Ok(Invocation::Run(config)) = cdht("1 3 4 400 0.1") else {
-            panic!("a valid cdht command line");
-        };
-        assert_eq!(config.peer, PeerId(1));
-        assert_eq!(
-            config.start,
-            Start::Init {
-                first: PeerId(3),
-                second: PeerId(4)
-            }
-        );
-        assert_eq!((config.mss, config.drop_probability), (400, 0.1));
-        assert_eq!(config.base_port, CDHT_BASE_PORT);
-        assert_eq!(config.ping_interval, CDHT_PING_INTERVAL);
-        assert_eq!(config.wording, Wording::Cdht);
-        let Ok(Invocation::Run(fast)) = cdht("1 3 4 400 0 --ping-interval 0.2 --base-port 20000")
-        else {
-            panic!("a valid cdht command line with options");
-        };
-        assert_eq!(fast.ping_interval, Duration::from_millis(200));
-        assert_eq!(fast.base_port, 20000);
-    }
-
-    #[test]
-    fn bad_older_command_lines_say_why() {
-        let cases = [
-            ("1 3 4 400", "missing <DROP_PROBABILITY>"),
-            ("1 3 4", "missing <MSS> <DROP_PROBABILITY>"),
-            ("1 3 4 0 0.1", "<MSS> must be a number of bytes"),
-            ("1 3 4 400 1.5", "<DROP_PROBABILITY> must be a probability"),
-            ("1 1 4 400 0.1", "cannot be its own successor"),
-            ("1 3 4 400 0.1 --mss 300", "unknown option --mss"),
-            ("1 3 4 400 0.1 7", "unexpected argument"),
-            ("1 3 4 400 0.1 --ping-interval 0", "--ping-interval must be"),
-        ];
-        for (line, expected) in cases {
-            let message = cdht(line).expect_err(line).message;
-            assert!(message.contains(expected), "{line:?} gave {message:?}");
-        }
     }
 }
