@@ -2,7 +2,7 @@
 //! `cargo bench --bench files`).
 //!
 //! It measures files that follow the ring (`--replicas K`, `--handover`,
-//! src/peer/placement.rs) on real `p2p` processes on the loopback
+//! src/peer/placement/) on real `p2p` processes on the loopback
 //! interface, each peer with a directory of its own, and prints three sets
 //! of figures:
 //!

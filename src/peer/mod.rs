@@ -488,7 +488,7 @@ impl Peer {
             Due::Membership(due) => self.perform_membership_due(due, out),
             Due::Expired(token) => self.on_reply(token, Err(NoAnswer::Silent), now, out),
             Due::Expectations => self.expire_expectations(now, out),
-            Due::Placement => self.placement_round(now, out),
+            Due::Placement => self.perform_placement_due(now, out),
         }
     }
 

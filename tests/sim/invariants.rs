@@ -100,7 +100,7 @@ fn detection_time(fault: &Fault, ping_interval: Duration) -> Duration {
 pub const PLACEMENT_STEP: Duration = Duration::from_millis(60);
 
 /// How many placements a peer has under way at once
-/// (`MAX_PLACEMENTS_UNDER_WAY` in `src/peer/placement.rs`).
+/// (`MAX_PLACEMENTS_UNDER_WAY` in `src/peer/placement/`).
 pub const PLACEMENTS_AT_ONCE: usize = 4;
 
 /// How long after the last fault every ring file must be back at the K
