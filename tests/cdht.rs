@@ -22,8 +22,8 @@ use std::time::Duration;
 
 use assert_cmd::Command;
 use common::{
-    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, noise,
-    read_transfer_log, seed_that_drops_soon_but_not_first,
+    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_receiver_log,
+    assert_same_bytes, noise, read_transfer_log, seed_that_drops_soon_but_not_first,
 };
 
 /// The `cdht` binary.
@@ -356,30 +356,6 @@ fn assert_sender_log(log: &[LogLine], size: u64, mss: u64) {
         .max()
         .unwrap();
     assert_eq!(end, 1 + size, "the last byte the sender sent");
-}
-
-/// Checks the receiver's log of one completed transfer of `size` bytes: it
-/// has `rcv` lines for data, the first of them for byte 1, none longer than
-/// `mss`, and `snd` lines for acknowledgements up to the end.
-fn assert_receiver_log(log: &[LogLine], size: u64, mss: u64) {
-    let data: Vec<&LogLine> = log.iter().filter(|l| l.event == "rcv").collect();
-    assert!(
-        data.len() as u64 >= size.div_ceil(mss),
-        "too few rcv lines: {}",
-        data.len()
-    );
-    assert_eq!((data[0].seq, data[0].bytes), (1, mss.min(size)));
-    assert!(data.iter().all(|l| l.bytes <= mss && l.seq >= 1));
-    for line in log {
-        assert!(
-            ["rcv", "snd"].contains(&line.event.as_str()),
-            "the receiver logged {line:?}"
-        );
-    }
-    assert!(
-        log.iter().any(|l| l.event == "snd" && l.ack == 1 + size),
-        "the receiver never acknowledged the last byte"
-    );
 }
 
 // ----- Pings -----

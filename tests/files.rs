@@ -19,8 +19,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{
-    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, noise,
-    predecessors, read_transfer_log, seed_that_drops_soon_but_not_first, successors,
+    DEADLINE, LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_receiver_log,
+    assert_same_bytes, noise, predecessors, read_transfer_log, seed_that_drops_soon_but_not_first,
+    successors, wait_for_file,
 };
 
 /// The ping interval of these tests: short so that a peer soon knows its
@@ -156,29 +157,6 @@ impl FileRing {
     }
 }
 
-/// Reads the file at `path` once it exists.
-///
-/// A store ends with no line on standard output, so there is no event to
-/// wait for: this polls the file system instead, in a bounded loop that
-/// parks the thread briefly between looks and gives up at the deadline.
-/// The receiver writes a temporary file and renames it, so a file that
-/// exists is complete.
-fn wait_for_file(path: &Path, timeout: Duration) -> Vec<u8> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(contents) = std::fs::read(path) {
-            return contents;
-        }
-        let now = Instant::now();
-        assert!(
-            now < deadline,
-            "{} did not appear within {timeout:?}",
-            path.display()
-        );
-        std::thread::park_timeout((deadline - now).min(Duration::from_millis(10)));
-    }
-}
-
 /// Waits until the temporary file that a transfer into `dir` is writing
 /// for `name` (`.NAME.partial-*`) holds at least `len` bytes: the transfer
 /// is under way. Polls the file system as [`wait_for_file`] does, and for
@@ -242,26 +220,6 @@ fn assert_log_starts_with_first_segment(log: &[LogLine], mss: u64) {
         (first.event.as_str(), first.seq, first.bytes, first.ack),
         ("snd", 1, mss, 0),
         "the first line of the sender's log"
-    );
-}
-
-/// Checks the receiver's log of one completed transfer of `size` bytes: it
-/// has `rcv` lines for data, the first of them for byte 1, none longer
-/// than `mss`, and `snd` lines for acknowledgements up to the end.
-fn assert_receiver_log(log: &[LogLine], size: u64, mss: u64) {
-    let data: Vec<&LogLine> = log.iter().filter(|l| l.event == "rcv").collect();
-    assert!(data.len() as u64 >= size.div_ceil(mss), "too few rcv lines");
-    assert_eq!((data[0].seq, data[0].bytes), (1, mss.min(size)));
-    assert!(data.iter().all(|l| l.bytes <= mss && l.seq >= 1));
-    for line in log {
-        assert!(
-            ["rcv", "snd"].contains(&line.event.as_str()),
-            "the receiver logged {line:?}"
-        );
-    }
-    assert!(
-        log.iter().any(|l| l.event == "snd" && l.ack == 1 + size),
-        "the receiver never acknowledged the last byte"
     );
 }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 use assert_cmd::Command;
 use common::{
     DEADLINE, Ring, TempDir, assert_same_bytes, noise, predecessor_list, predecessors,
-    successor_list, successors, without,
+    successor_list, successors, wait_for_file, without,
 };
 
 /// The ping interval of these tests: a placement round runs every half
@@ -271,29 +271,6 @@ impl FileRing {
                 self.describe_all()
             );
         }
-    }
-}
-
-/// Reads the file at `path` once it exists.
-///
-/// A file that moves between peers ends with no line on standard output
-/// at one of its ends, so there is no event to wait for: this polls the
-/// file system instead, in a bounded loop that parks the thread briefly
-/// between looks and gives up at the deadline. A receiver writes a
-/// temporary file and renames it, so a file that exists is complete.
-fn wait_for_file(path: &Path, timeout: Duration) -> Vec<u8> {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Ok(contents) = std::fs::read(path) {
-            return contents;
-        }
-        let now = Instant::now();
-        assert!(
-            now < deadline,
-            "{} did not appear within {timeout:?}",
-            path.display()
-        );
-        std::thread::park_timeout((deadline - now).min(POLL));
     }
 }
 

@@ -1453,3 +1453,51 @@ pub fn spawn_receiver(
     });
     (address, outcome)
 }
+
+/// Reads the file at `path` once it exists.
+///
+/// A file that is stored or moved for the ring ends with no line on
+/// standard output at one of its ends, so there is no event to wait for:
+/// this polls the file system instead, in a bounded loop that parks the
+/// thread briefly between looks and gives up at the deadline.
+/// The receiver writes a temporary file and renames it, so a file that
+/// exists is complete.
+pub fn wait_for_file(path: &std::path::Path, timeout: Duration) -> Vec<u8> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Ok(contents) = std::fs::read(path) {
+            return contents;
+        }
+        let now = Instant::now();
+        assert!(
+            now < deadline,
+            "{} did not appear within {timeout:?}",
+            path.display()
+        );
+        std::thread::park_timeout((deadline - now).min(Duration::from_millis(10)));
+    }
+}
+
+/// Checks the receiver's log of one completed transfer of `size` bytes: it
+/// has `rcv` lines for data, the first of them for byte 1, none longer than
+/// `mss`, and `snd` lines for acknowledgements up to the end.
+pub fn assert_receiver_log(log: &[LogLine], size: u64, mss: u64) {
+    let data: Vec<&LogLine> = log.iter().filter(|l| l.event == "rcv").collect();
+    assert!(
+        data.len() as u64 >= size.div_ceil(mss),
+        "too few rcv lines: {}",
+        data.len()
+    );
+    assert_eq!((data[0].seq, data[0].bytes), (1, mss.min(size)));
+    assert!(data.iter().all(|l| l.bytes <= mss && l.seq >= 1));
+    for line in log {
+        assert!(
+            ["rcv", "snd"].contains(&line.event.as_str()),
+            "the receiver logged {line:?}"
+        );
+    }
+    assert!(
+        log.iter().any(|l| l.event == "snd" && l.ack == 1 + size),
+        "the receiver never acknowledged the last byte"
+    );
+}
