@@ -5,6 +5,8 @@
 //! Every TCP exchange is one request line answered by one reply line, after
 //! which the connection closes; the one exception is `WATCH`, whose
 //! connection stays open for as long as both peers run (see `watch.rs`).
+//! A request line that is too long or stalls, or a request the event loop
+//! leaves unanswered for [`EXCHANGE_TIMEOUT`], gets no reply at all.
 //! Every read and write has a timeout, so a peer that connects and then
 //! says nothing (or a half-open connection) costs one worker for a few
 //! seconds, never the peer's progress. Connections are served by a pool of
