@@ -8,7 +8,7 @@ use common::lines::*;
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use common::{DEADLINE, Ring, noise, predecessors, successors};
 use p2p::message::{Datagram as Message, Ordinal};
@@ -83,6 +83,43 @@ fn every_peer_of_the_teaching_ring_pings_and_is_pinged() {
     assert_eq!(successors(&ids, 2), (4, 5));
     assert_eq!(successors(&ids, 19), (2, 4));
     assert_every_peer_pings_and_is_pinged(&ring, &ids);
+    assert_peers_hear_only_their_neighbours(&ring, &ids);
+    assert_no_panic(&ring);
+}
+
+/// The course's ping interval.
+const COURSE_INTERVAL: f64 = 30.0;
+
+/// How long a peer of a ring started one peer after another may take to
+/// hear its successors: generous for a busy machine, and half the course's
+/// interval, which is what it would take without the early rounds.
+const FIRST_ANSWERS_DEADLINE: Duration = Duration::from_secs(15);
+
+#[test]
+fn a_ring_started_one_peer_after_another_at_30_s_hears_its_successors_within_seconds() {
+    // As a ring is started by hand: each peer starts once the one before
+    // it has sent its first pings, which reach a successor that is not
+    // running yet. A successor that has not answered is pinged again
+    // soon, so nobody waits an interval to hear it.
+    let ids = [2, 4, 5, 8, 9, 14, 19];
+    let mut ring = Ring::reserve(&ids);
+    for &peer in &ids {
+        let (first, second) = successors(&ids, peer);
+        ring.spawn_init(peer, first, second, COURSE_INTERVAL, &[]);
+        ring.wait_for_line(peer, &pings_sent(first, second), DEADLINE);
+    }
+    for &peer in &ids {
+        let (first, second) = successors(&ids, peer);
+        let (first_predecessor, second_predecessor) = predecessors(&ids, peer);
+        for line in [
+            response_received(first),
+            response_received(second),
+            ping_received(first_predecessor),
+            ping_received(second_predecessor),
+        ] {
+            ring.wait_for_line(peer, &line, FIRST_ANSWERS_DEADLINE);
+        }
+    }
     assert_peers_hear_only_their_neighbours(&ring, &ids);
     assert_no_panic(&ring);
 }

@@ -127,6 +127,23 @@ fn lost_datagrams() {
 }
 
 #[test]
+fn a_ring_started_one_peer_after_another_hears_its_successors_within_seconds() {
+    check(Scenario::StaggeredStart, TEACHING, 4);
+    let outcome = sim::run_seed(RunConfig {
+        seed: 1,
+        peers: TEACHING,
+        scenario: Some(Scenario::StaggeredStart),
+        trace: TraceConfig::OFF,
+    });
+    let answers = &outcome.result.first_answers;
+    assert_eq!(answers.len(), TEACHING, "{answers:?}");
+    assert!(
+        answers.iter().all(|a| a.heard_both.is_some()),
+        "{answers:?}"
+    );
+}
+
+#[test]
 fn a_random_batch() {
     let peers = 32;
     let outcomes = sim::run_batch(BatchConfig {

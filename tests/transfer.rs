@@ -16,14 +16,16 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::lines::*;
 use common::{
-    LogLine, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, loopback, noise,
-    read_transfer_log, seed_that_drops_soon_but_not_first, spawn_receiver,
+    LogLine, Ring, TempDir, assert_every_drop_is_retransmitted, assert_same_bytes, loopback, noise,
+    predecessors, read_transfer_log, seed_that_drops_soon_but_not_first, spawn_receiver,
+    successors, wait_for_file,
 };
 use p2p::config::DEFAULT_MSS;
 use p2p::transfer::{
-    LINGER, ReceiverConfig, SenderConfig, TimeoutRule, TransferError, TransferLog, TransferReport,
-    linger, linger_with, receive_file_with, send_file,
+    DropGenerator, LINGER, ReceiverConfig, SenderConfig, TimeoutRule, TransferError, TransferLog,
+    TransferReport, linger, linger_with, receive_file_with, send_file,
 };
 
 /// Far longer than any transfer of these tests takes on a busy machine; a
@@ -713,4 +715,123 @@ fn a_dropped_retransmission_is_sent_again_even_if_a_late_acknowledgement_comes()
     let events: Vec<&str> = sent.iter().map(|line| line.event.as_str()).collect();
     assert_eq!(events, ["snd", "Drop", "RTX", "rcv"], "{sent:?}");
     assert_eq!(assert_every_drop_is_retransmitted(&sent), 1);
+}
+
+// ----- Progress, shown by the real peers -----
+
+/// The sender's settings in the progress test. Each dropped copy waits out
+/// the whole fixed timeout, so the drops its seed draws decide, whatever
+/// the machine, how long the transfer lasts at least.
+const PROGRESS_DROP: f64 = 0.5;
+const PROGRESS_TIMEOUT: Duration = Duration::from_millis(50);
+const PROGRESS_MSS: usize = 1000;
+
+/// How many segments a first transfer with drop seed `seed` must have for
+/// its drops to wait out at least `wait`: the draws of the sender, one per
+/// copy of a segment, each below [`PROGRESS_DROP`] a drop.
+fn segments_dropped_for(seed: u64, wait: Duration) -> usize {
+    let mut generator = DropGenerator::new(seed);
+    let mut waited = Duration::ZERO;
+    let mut segments = 0;
+    while waited < wait {
+        segments += 1;
+        while generator.next_unit() < PROGRESS_DROP {
+            waited += PROGRESS_TIMEOUT;
+        }
+    }
+    segments
+}
+
+#[test]
+fn a_transfer_longer_than_a_second_shows_its_progress_on_standard_error_only() {
+    // Peer 8 of the ring 2 5 8 holds 4103 (hash 7) and sends it to 2 with
+    // drops that wait out two seconds in all. Its first segment is not
+    // dropped, so both sides count those seconds.
+    let seed = seed_that_drops_soon_but_not_first(PROGRESS_DROP);
+    let size = segments_dropped_for(seed, Duration::from_secs(2)) * PROGRESS_MSS;
+    assert!(size < 1 << 20, "the expected lines count in KiB");
+    let contents = noise(size, 12);
+    let ids = [2, 5, 8];
+    let mut ring = Ring::reserve(&ids);
+    let dirs: Vec<(u8, TempDir)> = ids
+        .iter()
+        .map(|&id| {
+            (
+                id,
+                TempDir::new(&format!("progress-{}-peer{id}", ring.base_port())),
+            )
+        })
+        .collect();
+    let dir = |peer: u8| &dirs.iter().find(|(id, _)| *id == peer).expect("a peer").1;
+    std::fs::write(dir(8).join("4103.pdf"), &contents).expect("the file is written");
+    let (seed, mss, timeout) = (
+        seed.to_string(),
+        PROGRESS_MSS.to_string(),
+        PROGRESS_TIMEOUT.as_secs_f64().to_string(),
+    );
+    for &id in &ids {
+        let (first, second) = successors(&ids, id);
+        let mut args = vec!["--dir", dir(id).arg()];
+        if id == 8 {
+            args.extend_from_slice(&[
+                "--mss",
+                &mss,
+                "--drop",
+                "0.5",
+                "--seed",
+                &seed,
+                "--fixed-timeout",
+                &timeout,
+            ]);
+        }
+        ring.spawn_init(id, first, second, 0.2, &args);
+    }
+    for &id in &ids {
+        // A peer knows the files it is responsible for once its first
+        // predecessor has pinged it.
+        let (first_predecessor, _) = predecessors(&ids, id);
+        ring.wait_for_line(id, &ping_received(first_predecessor), DEADLINE);
+    }
+    ring.type_command(2, "Request 4103");
+    let whole = format!("{} KiB", size / 1024);
+    for (peer, what) in [
+        (8, "p2p: sending File 4103 to Peer 2: "),
+        (2, "p2p: receiving File 4103 from Peer 8: "),
+    ] {
+        // A line while the transfer goes on, and one at its end.
+        ring.wait_for_stderr_containing(peer, what, DEADLINE);
+        let end = format!("{what}{whole} of {whole} (100%)");
+        ring.wait_for_stderr_containing(peer, &end, DEADLINE);
+    }
+    let arrived = wait_for_file(&dir(2).join("received_4103.pdf"), DEADLINE);
+    assert_same_bytes(&arrived, &contents, "received_4103.pdf");
+    ring.wait_for_line(2, &received("4103"), DEADLINE);
+    ring.wait_for_line(8, FILE_SENT, DEADLINE);
+    // Standard output has the course's lines only.
+    for (peer, expected) in [
+        (
+            2,
+            vec![
+                request_sent("4103"),
+                peer_had(8, "4103"),
+                receiving("4103", 8),
+                received("4103"),
+            ],
+        ),
+        (
+            8,
+            vec![
+                stored_here("4103"),
+                sending("4103", 2),
+                FILE_SENT.to_string(),
+            ],
+        ),
+    ] {
+        let lines: Vec<String> = ring
+            .lines(peer)
+            .into_iter()
+            .filter(|line| !line.starts_with("Ping "))
+            .collect();
+        assert_eq!(lines, expected, "peer {peer}\n{}", ring.describe_all());
+    }
 }

@@ -1,6 +1,7 @@
 //! File transfers as the event loop starts them: each on a thread of its
 //! own, with its own sockets, so that pings go on during any transfer, and
-//! a bounded number at once in each direction.
+//! a bounded number at once in each direction. Each names itself for its
+//! progress line on standard error, shown when it lasts over a second.
 
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -123,7 +124,8 @@ impl Transfers {
             TransferLog::append_to(&directory.log_path(SENDER_LOG), self.started_at)
         } else {
             TransferLog::disabled()
-        };
+        }
+        .showing_progress(format!("sending File {file} to Peer {to}"));
         let offer = Offer {
             file,
             from: self.me,
@@ -179,7 +181,8 @@ impl Transfers {
                 let mut log = match &log_path {
                     Some(path) => TransferLog::append_to(path, started_at),
                     None => TransferLog::disabled(),
-                };
+                }
+                .showing_progress(format!("receiving File {file} from Peer {from}"));
                 let (outcome, lingering) = match receive(&final_path, size, reply, &mut log) {
                     Ok(lingering) => (Ok(Transferred::Whole), lingering),
                     Err(error) => (Err(error), None),

@@ -49,7 +49,7 @@ pub use placement::{
     plan,
 };
 pub use routing::{EXPECTATION_LIFETIME, Files, MAX_EXPECTATIONS, MAX_HOPS, NoFiles};
-pub use successors::{HOLD_LIMIT, QUERY_RETRY, merged};
+pub use successors::{FIRST_ROUND_RETRY, HOLD_LIMIT, QUERY_RETRY, merged};
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};

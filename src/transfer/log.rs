@@ -1,4 +1,5 @@
-//! The segment logs: `responding_log.txt` and `requesting_log.txt`.
+//! The segment logs: `responding_log.txt` and `requesting_log.txt`, and
+//! the progress line of a long transfer that a log may carry.
 
 use std::fmt;
 use std::fs::{File, OpenOptions};
@@ -6,6 +7,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
 
+use super::progress::Progress;
 use crate::output::diagnose;
 
 /// One event of the transfer log.
@@ -38,9 +40,14 @@ impl fmt::Display for LogEvent {
 /// peers sharing a directory) add to the same file. Each line is written
 /// whole with one system call and no buffer, so `tail -f` shows a transfer
 /// as it happens and concurrent writers never interleave within a line.
+///
+/// A log is what a transfer tells the world as it goes, so it also carries
+/// the transfer's [`Progress`], if it is to be shown
+/// ([`TransferLog::showing_progress`]).
 pub struct TransferLog {
     file: Option<File>,
     clock_start: Instant,
+    progress: Option<Progress>,
 }
 
 impl TransferLog {
@@ -54,7 +61,11 @@ impl TransferLog {
                 None
             }
         };
-        TransferLog { file, clock_start }
+        TransferLog {
+            file,
+            clock_start,
+            progress: None,
+        }
     }
 
     /// A log that writes nothing, for transfers nobody needs to read about.
@@ -62,6 +73,27 @@ impl TransferLog {
         TransferLog {
             file: None,
             clock_start: Instant::now(),
+            progress: None,
+        }
+    }
+
+    /// Shows the progress of the transfer on standard error once it has run
+    /// for more than a second (see [`Progress`]); `what` names it, as in
+    /// `receiving File 4103 from Peer 8`.
+    pub fn showing_progress(mut self, what: impl Into<String>) -> TransferLog {
+        self.progress = Some(Progress::new(what));
+        self
+    }
+
+    /// `done` of `total` bytes have moved by `now`, a time the transfer has
+    /// just read from the clock: writes the progress line, if one is due.
+    pub(super) fn progress(&mut self, done: u64, total: u64, now: Instant) {
+        if let Some(line) = self
+            .progress
+            .as_mut()
+            .and_then(|progress| progress.line_due(done, total, now))
+        {
+            diagnose!("{line}");
         }
     }
 

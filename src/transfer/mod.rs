@@ -30,17 +30,20 @@
 //!
 //! Both sides write a log line for every segment event, in the format
 //! `<event> <time> <seq> <bytes> <ack>` with event `snd`, `rcv`, `Drop` or
-//! `RTX`; see [`TransferLog`].
+//! `RTX`; see [`TransferLog`]. A transfer that takes more than a second
+//! also shows its progress on standard error; see [`Progress`].
 
 mod drops;
 mod estimator;
 mod log;
+mod progress;
 mod receiver;
 mod sender;
 
 pub use drops::DropGenerator;
 pub use estimator::RtoEstimator;
 pub use log::{LogEvent, TransferLog};
+pub use progress::{PROGRESS_AFTER, PROGRESS_EVERY, Progress};
 pub use receiver::{ReceiverConfig, linger, linger_with, receive_file, receive_file_with};
 pub use sender::send_file;
 

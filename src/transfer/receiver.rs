@@ -104,6 +104,7 @@ pub fn receive_file_with(
             report.retransmissions += 1;
         }
         acknowledge(socket, from, expected, &mut reply, log)?;
+        log.progress(expected - INITIAL_SEQ, size, last_heard);
     }
     file.flush()?;
     report.elapsed = started.elapsed();

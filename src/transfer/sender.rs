@@ -52,8 +52,11 @@ pub fn send_file(
                     },
                     _ => TransferError::Io(error),
                 })?;
-            sender.send_segment(seq, &chunk[..len])?;
+            let acknowledged_at = sender.send_segment(seq, &chunk[..len])?;
             seq += len as u64;
+            sender
+                .log
+                .progress(seq - INITIAL_SEQ, size, acknowledged_at);
         }
         let mut report = sender.report;
         report.bytes = size;
@@ -255,8 +258,9 @@ impl<'a> Sender<'a> {
     }
 
     /// Sends the segment of `payload`, which starts at byte `seq`, until
-    /// its acknowledgement arrives: the heart of stop-and-wait.
-    fn send_segment(&mut self, seq: u64, payload: &[u8]) -> Result<(), TransferError> {
+    /// its acknowledgement arrives: the heart of stop-and-wait. Returns
+    /// when the acknowledgement was taken.
+    fn send_segment(&mut self, seq: u64, payload: &[u8]) -> Result<Instant, TransferError> {
         let len = payload.len();
         let wanted_ack = seq + len as u64;
         Segment::Data {
@@ -304,16 +308,18 @@ impl<'a> Sender<'a> {
                 self.wait_for_ack(wanted_ack, deadline)?
             };
             if acknowledged {
+                let acknowledged_at = Instant::now();
                 // Karn's rule: only a segment sent exactly once gives a
                 // round trip that is surely its own.
                 if transmissions == 1 {
-                    self.estimator.record_sample(last_sent_at.elapsed());
+                    self.estimator
+                        .record_sample(acknowledged_at.duration_since(last_sent_at));
                 } else if let Some(first_sent_at) = silent_since {
                     self.estimator
-                        .record_ambiguous_sample(first_sent_at.elapsed());
+                        .record_ambiguous_sample(acknowledged_at.duration_since(first_sent_at));
                 }
                 self.report.segments += 1;
-                return Ok(());
+                return Ok(acknowledged_at);
             }
             self.report.expired_timer_wait += timer_started.elapsed();
             if !dropped {

@@ -25,6 +25,10 @@ pub enum Fault {
     /// A frozen process goes on; the simulator plans this itself after a
     /// `Freeze`.
     Resume(PeerId),
+    /// A peer of the initial ring starts late, as in a ring started by
+    /// hand one peer after another, with the init line the course gives
+    /// it: the next two peers of the planned ring, running yet or not.
+    Start(PeerId),
     /// A killed peer is started again as a peer of the initial ring, with
     /// an init line naming the next two live members as its successors.
     Restart(PeerId),

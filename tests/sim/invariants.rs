@@ -8,6 +8,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use p2p::peer::FIRST_ROUND_RETRY;
 use p2p::ring::{FileName, PeerId};
 
 use super::faults::Fault;
@@ -86,11 +87,68 @@ fn detection_time(fault: &Fault, ping_interval: Duration) -> Duration {
         // A peer that starts or comes back leaves nobody failed; a forged
         // request neither (the repair checks it with the peer it names).
         Fault::Resume(_)
+        | Fault::Start(_)
         | Fault::Restart(_)
         | Fault::RestartRandom
         | Fault::Join(_)
         | Fault::JoinRandom
         | Fault::Forge { .. } => Duration::ZERO,
+    }
+}
+
+/// The room left, beyond the retry rule itself, for the round trip of an
+/// answer in [`first_answer_deadline`]: the simulated network takes at
+/// most a few milliseconds a message.
+pub const FIRST_ANSWER_MARGIN: Duration = Duration::from_millis(100);
+
+/// When a peer of a ring started one peer after another must have heard
+/// both its successors answer, given when it started and when the later
+/// of its successors started (`spec/protocol.md`, "Pings"):
+///
+/// ```text
+/// heard by  start + 2 × wait + FIRST_ROUND_RETRY + margin
+/// ```
+///
+/// where `wait` is how long after its own start its successors were both
+/// running (zero if they were running already). While a successor has
+/// never answered, the rounds come at `start + FIRST_ROUND_RETRY × (2^k -
+/// 1)`, so the first round after the wait comes within twice the wait
+/// plus the first retry delay, as long as the retry delay is still below
+/// the interval. It does not depend on the interval: at the course's 30 s,
+/// and starts a few seconds apart, it is well below one interval.
+pub fn first_answer_deadline(start: Duration, successors_up: Duration) -> Duration {
+    let wait = successors_up.saturating_sub(start);
+    start + wait * 2 + FIRST_ROUND_RETRY + FIRST_ANSWER_MARGIN
+}
+
+/// How one peer of a ring started one peer after another heard its
+/// successors: when it started, when both of them were running, and when
+/// it had heard both answer, if it had.
+#[derive(Clone, Debug)]
+pub struct FirstAnswers {
+    pub peer: PeerId,
+    /// The successors of its init line.
+    pub successors: Vec<PeerId>,
+    pub started: Duration,
+    pub successors_up: Duration,
+    /// The successors heard so far.
+    pub heard: Vec<PeerId>,
+    pub heard_both: Option<Duration>,
+}
+
+impl FirstAnswers {
+    pub fn deadline(&self) -> Duration {
+        first_answer_deadline(self.started, self.successors_up)
+    }
+
+    /// The peer printed an answer from `from` at `at`.
+    pub fn answered(&mut self, from: PeerId, at: Duration) {
+        if self.successors.contains(&from) && !self.heard.contains(&from) {
+            self.heard.push(from);
+            if self.heard.len() == self.successors.len() {
+                self.heard_both = Some(at);
+            }
+        }
     }
 }
 

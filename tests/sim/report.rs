@@ -99,7 +99,11 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
         scenario.name(),
         runs.len()
     );
-    let interval = PING_INTERVAL.as_secs_f64();
+    // Every run of a scenario has the same interval.
+    let interval = runs
+        .first()
+        .map_or(PING_INTERVAL, |o| o.result.ping_interval)
+        .as_secs_f64();
     let bound = bound_in_intervals(runs, interval);
     let convergence: Vec<f64> = runs
         .iter()
@@ -182,7 +186,49 @@ fn render_scenario(out: &mut String, scenario: Scenario, runs: &[&Outcome]) {
         };
         let _ = writeln!(out, "{line}");
     }
+    render_first_answers(out, runs);
     render_files(out, runs);
+}
+
+/// In a ring started one peer after another: how long after its start
+/// each peer had heard both its successors answer, and the least room left
+/// to its deadline (`invariants::first_answer_deadline`).
+fn render_first_answers(out: &mut String, runs: &[&Outcome]) {
+    let answers: Vec<_> = runs
+        .iter()
+        .flat_map(|o| o.result.first_answers.iter())
+        .collect();
+    if answers.is_empty() {
+        return;
+    }
+    let missed = answers.iter().filter(|a| a.heard_both.is_none()).count();
+    let times: Vec<f64> = answers
+        .iter()
+        .filter_map(|a| a.heard_both.map(|heard| (heard - a.started).as_secs_f64()))
+        .collect();
+    let least_room = answers
+        .iter()
+        .filter_map(|a| {
+            let heard = a.heard_both?.as_secs_f64();
+            Some(a.deadline().as_secs_f64() - heard)
+        })
+        .fold(f64::INFINITY, f64::min);
+    let line = match Figures::of(times) {
+        Some(f) => format!(
+            "  both successors heard, after the peer's start: median {:.2} s, p99 {:.2} s, \
+             worst {:.2} s (least room to the deadline {least_room:.2} s); {missed} of {} \
+             peers never heard both",
+            f.median,
+            f.p99,
+            f.worst,
+            answers.len()
+        ),
+        None => format!(
+            "  both successors heard, after the peer's start: none of {} peers heard both",
+            answers.len()
+        ),
+    };
+    let _ = writeln!(out, "{line}");
 }
 
 /// Median, p99 and worst of some durations, in intervals and in seconds.

@@ -68,6 +68,12 @@ pub enum Scenario {
     AdjacentKillsWide,
     /// The ring split in two, then healed.
     PartitionHeals,
+    /// A ring started by hand at the course's interval of 30 s: its peers
+    /// start one after another over a few seconds, in ring order or in any
+    /// order, so first pings reach successors that are not running yet.
+    /// Every peer must hear both its successors answer within a bound well
+    /// below the interval (`invariants::first_answer_deadline`).
+    StaggeredStart,
     /// Datagrams lost at a seeded rate while peers are killed.
     DatagramLoss,
     /// The replica scenarios: files are stored from random peers before
@@ -96,7 +102,7 @@ pub enum Scenario {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 18] = [
+    pub const ALL: [Scenario; 19] = [
         Scenario::AdjacentKills,
         Scenario::RestartAfter300Ms,
         Scenario::RestartAfter1S,
@@ -110,6 +116,7 @@ impl Scenario {
         Scenario::AdjacentKillsWide,
         Scenario::PartitionHeals,
         Scenario::DatagramLoss,
+        Scenario::StaggeredStart,
         Scenario::ReplicasKill,
         Scenario::ReplicasAdjacentKills,
         Scenario::ReplicasJoinQuit,
@@ -133,6 +140,7 @@ impl Scenario {
             Scenario::AdjacentKillsWide => "adjacent-kills-wide",
             Scenario::PartitionHeals => "partition-heals",
             Scenario::DatagramLoss => "datagram-loss",
+            Scenario::StaggeredStart => "staggered-start",
             Scenario::ReplicasKill => "replicas-kill",
             Scenario::ReplicasAdjacentKills => "replicas-adjacent-kills",
             Scenario::ReplicasJoinQuit => "replicas-join-quit",
@@ -374,6 +382,7 @@ impl Plan {
                 plan.faults
                     .push((fault_at + FAULT_WINDOW, Fault::SetLoss(0.0)));
             }
+            Scenario::StaggeredStart => plan_staggered_start(&mut plan, rng),
             Scenario::ReplicasKill
             | Scenario::ReplicasAdjacentKills
             | Scenario::ReplicasJoinQuit
@@ -384,6 +393,35 @@ impl Plan {
         // order of faults planned for the same instant.
         plan.faults.sort_by_key(|(at, _)| *at);
         plan
+    }
+}
+
+/// The ping interval of `StaggeredStart`: the course's.
+pub const STAGGERED_START_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The peers of `StaggeredStart` all start within this long, at least the
+/// first and at most the second (each seed draws one): a person starting
+/// seven terminals, or a script starting its peers one by one.
+pub const START_WINDOW: (Duration, Duration) = (Duration::from_secs(1), Duration::from_secs(8));
+
+/// Plans `StaggeredStart`: the first peer starts with the run, the others
+/// evenly spread over the start window, in ring order from a random peer
+/// (as `make run-ring` does) or, for half the seeds, in a random order,
+/// where a successor may start the whole window after its predecessor.
+fn plan_staggered_start(plan: &mut Plan, rng: &mut Rng) {
+    plan.ping_interval = STAGGERED_START_INTERVAL;
+    let window = rng.duration_between(START_WINDOW.0, START_WINDOW.1);
+    let mut order = plan.ring.clone();
+    if rng.chance(0.5) {
+        rng.shuffle(&mut order);
+    } else {
+        let first = rng.index(order.len());
+        order.rotate_left(first);
+    }
+    let last = (order.len() - 1).max(1) as u32;
+    for (index, &peer) in order.iter().enumerate().skip(1) {
+        plan.faults
+            .push((window * index as u32 / last, Fault::Start(peer)));
     }
 }
 

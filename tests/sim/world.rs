@@ -38,9 +38,9 @@ use super::copies::{
 use super::faults::Fault;
 use super::files::{Directory, FILE_SIZE, file_named};
 use super::invariants::{
-    Convergence, Detection, Failure, KILL_DETECTION_BOUND, Monitor, REQUEST_BOUND, RequestProbe,
-    STORE_BOUND, StoreProbe, convergence_bound, false_death_grace, freeze_detection_bound,
-    hop_limit, placement_bound, settle_time,
+    Convergence, Detection, Failure, FirstAnswers, KILL_DETECTION_BOUND, Monitor, REQUEST_BOUND,
+    RequestProbe, STORE_BOUND, StoreProbe, convergence_bound, false_death_grace,
+    freeze_detection_bound, hop_limit, placement_bound, settle_time,
 };
 use super::lookups::{LOOKUP_TIMEOUT, Lookup, LookupEnd, LookupTally};
 use super::network::{NetworkConfig, Partition, address_of, peer_at};
@@ -77,6 +77,10 @@ pub struct RunResult {
     pub lookups: LookupTally,
     /// The ring's files, in the replica scenarios (all zero elsewhere).
     pub copies: CopyFigures,
+    /// How each peer heard its successors, in a ring started one peer
+    /// after another (empty elsewhere).
+    pub first_answers: Vec<FirstAnswers>,
+    pub ping_interval: Duration,
     pub violations: Vec<super::invariants::Violation>,
     pub trace: Trace,
 }
@@ -192,6 +196,9 @@ enum Check {
     /// The bound on placement after the last fault: every kept file must
     /// be at its K peers.
     PlacementDeadline,
+    /// In a ring started one peer after another, every peer must have
+    /// heard both its successors answer by now.
+    FirstAnswers,
 }
 
 /// One entry of the event queue.
@@ -308,6 +315,9 @@ pub struct World {
     /// When every kept file must be at its K peers; `None` when the run
     /// keeps no files of the ring.
     placement_deadline: Option<Duration>,
+    /// How the peers of a ring started one after another hear their
+    /// successors; empty when the whole ring starts at once.
+    first_answers: Vec<FirstAnswers>,
 }
 
 impl World {
@@ -334,6 +344,7 @@ impl World {
         let end_at = end_at.max(placement_deadline.unwrap_or_default() + Duration::from_millis(1));
         let mut monitor = Monitor::new(plan.checks_false_deaths);
         monitor.keeps = plan.keeps.clone();
+        let first_answers = first_answers_to_watch(&plan);
         World {
             network: plan.network.clone(),
             convergence: Convergence::new(plan.successor_count),
@@ -369,6 +380,7 @@ impl World {
             polling_placement: false,
             placement_bound,
             placement_deadline,
+            first_answers,
         }
     }
 
@@ -398,6 +410,9 @@ impl World {
         }
         if let Some(deadline) = self.placement_deadline {
             self.schedule_at(deadline, Pending::Check(Check::PlacementDeadline));
+        }
+        if let Some(deadline) = self.first_answers.iter().map(FirstAnswers::deadline).max() {
+            self.schedule_at(deadline, Pending::Check(Check::FirstAnswers));
         }
         self.schedule_at(self.last_fault, Pending::Check(Check::Settle));
         self.schedule_at(
@@ -446,6 +461,8 @@ impl World {
             events: self.events,
             lookups,
             copies,
+            first_answers: self.first_answers,
+            ping_interval: self.plan.ping_interval,
             convergence,
             convergence_bound: self.convergence_bound,
             detections: self.monitor.detections,
@@ -587,15 +604,14 @@ impl World {
     }
 
     /// Starts every peer of the initial ring, each with the init line the
-    /// course gives it: its next two peers.
+    /// course gives it (its next two peers), but those the plan starts
+    /// later.
     fn start_initial_ring(&mut self) {
-        let ring = self.plan.ring.clone();
-        for (index, &id) in ring.iter().enumerate() {
-            let successors: Vec<PeerId> = (1..=2)
-                .map(|step| ring[(index + step) % ring.len()])
-                .filter(|&peer| peer != id)
-                .collect();
-            self.start_member(id, &successors);
+        let late = late_starts(&self.plan);
+        for id in self.plan.ring.clone() {
+            if !late.iter().any(|&(_, peer)| peer == id) {
+                self.start_member(id, &init_line(&self.plan.ring, id));
+            }
         }
         self.rebuild_convergence();
     }
@@ -854,6 +870,11 @@ impl World {
 
     fn on_line(&mut self, id: PeerId, line: Line) {
         match line {
+            Line::PingResponseReceived { from } => {
+                if let Some(answers) = self.first_answers.iter_mut().find(|a| a.peer == id) {
+                    answers.answered(from, self.now);
+                }
+            }
             Line::NoLongerAlive { peer: dead } => {
                 let live =
                     self.process(dead) == Process::Running && self.partition.reachable(id, dead);
@@ -1298,6 +1319,11 @@ impl World {
                     self.monitor.excuse(peer, self.now + grace);
                 }
             }
+            Fault::Start(peer) => {
+                if self.process(peer) == Process::Dead {
+                    self.start_member(peer, &init_line(&self.plan.ring, peer));
+                }
+            }
             Fault::Restart(peer) => self.restart(peer),
             Fault::Join(peer) => self.join(peer),
             Fault::Quit(peer) => {
@@ -1592,6 +1618,28 @@ impl World {
             }
             Check::Placement => self.check_placement(),
             Check::PlacementDeadline => self.check_placement_deadline(),
+            Check::FirstAnswers => self.check_first_answers(),
+        }
+    }
+
+    /// Every peer of a ring started one after another has heard both its
+    /// successors answer within its deadline.
+    fn check_first_answers(&mut self) {
+        for answers in self.first_answers.clone() {
+            let deadline = answers.deadline();
+            if answers.heard_both.is_none_or(|heard| heard > deadline) {
+                let what = format!(
+                    "peer {} started at {:.3} s, its successors {} by {:.3} s, and it had not \
+                     heard both answer by {:.3} s (heard {})",
+                    answers.peer,
+                    answers.started.as_secs_f64(),
+                    list(&answers.successors),
+                    answers.successors_up.as_secs_f64(),
+                    deadline.as_secs_f64(),
+                    list(&answers.heard)
+                );
+                self.monitor.violate(self.now, what);
+            }
         }
     }
 
@@ -2227,4 +2275,56 @@ impl World {
 pub fn list(peers: &[PeerId]) -> String {
     let words: Vec<String> = peers.iter().map(PeerId::to_string).collect();
     format!("[{}]", words.join(" "))
+}
+
+/// The successors the course's init line gives `id` in `ring`: its next
+/// two peers.
+fn init_line(ring: &[PeerId], id: PeerId) -> Vec<PeerId> {
+    let Some(index) = ring.iter().position(|&peer| peer == id) else {
+        return Vec::new();
+    };
+    (1..=2)
+        .map(|step| ring[(index + step) % ring.len()])
+        .filter(|&peer| peer != id)
+        .collect()
+}
+
+/// The peers of the initial ring that the plan starts late, with when.
+fn late_starts(plan: &Plan) -> Vec<(Duration, PeerId)> {
+    plan.faults
+        .iter()
+        .filter_map(|(at, fault)| match fault {
+            Fault::Start(peer) => Some((*at, *peer)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// What to watch of each peer's first answers when the plan starts peers
+/// one after another: nothing when the whole ring starts at once.
+fn first_answers_to_watch(plan: &Plan) -> Vec<FirstAnswers> {
+    let late = late_starts(plan);
+    if late.is_empty() {
+        return Vec::new();
+    }
+    let start_of = |peer: PeerId| {
+        late.iter()
+            .find(|&&(_, late_peer)| late_peer == peer)
+            .map_or(Duration::ZERO, |&(at, _)| at)
+    };
+    plan.ring
+        .iter()
+        .map(|&peer| {
+            let successors = init_line(&plan.ring, peer);
+            let successors_up = successors.iter().map(|&s| start_of(s)).max();
+            FirstAnswers {
+                peer,
+                started: start_of(peer),
+                successors_up: successors_up.unwrap_or_default(),
+                successors,
+                heard: Vec::new(),
+                heard_both: None,
+            }
+        })
+        .collect()
 }

@@ -22,12 +22,15 @@
 use std::time::{Duration, Instant};
 
 mod answers;
+mod rounds;
 
 pub use answers::Ask;
+pub use rounds::FIRST_ROUND_RETRY;
 
 use super::liveness::{Check, Liveness};
 use crate::message::Ordinal;
 use crate::ring::{PeerId, clockwise_distance};
+use rounds::Rounds;
 
 /// How soon a refill that failed, or that brought news, is asked again.
 /// Each answer that changes nothing doubles the wait, up to a ping interval.
@@ -123,7 +126,8 @@ pub struct SuccessorList {
     /// the refill answers, or at the latest [`HOLD_LIMIT`] after this.
     held_since: Option<Instant>,
     refill: Refill,
-    next_round_at: Instant,
+    /// When the next regular round is due; see `rounds.rs`.
+    rounds: Rounds,
     next_seq: u32,
     /// Set once the list has been full and every successor in it has
     /// answered: the ring is up. Successors learned after that, from other
@@ -182,7 +186,7 @@ impl SuccessorList {
             announced: Vec::new(),
             held_since: None,
             refill: Refill::Idle,
-            next_round_at: now,
+            rounds: Rounds::new(ping_interval, now),
             next_seq: 0,
             settled: false,
             dropped_dead: Vec::new(),
@@ -338,10 +342,11 @@ impl SuccessorList {
             return false;
         };
         successor.liveness.answered();
-        if self.entries.len() == self.capacity
-            && self.entries.iter().all(|s| s.liveness.is_proven())
-        {
-            self.settled = true;
+        if self.entries.iter().all(|s| s.liveness.is_proven()) {
+            self.rounds.all_answered();
+            if self.entries.len() == self.capacity {
+                self.settled = true;
+            }
         }
         true
     }
@@ -394,7 +399,7 @@ impl SuccessorList {
         let hold = self
             .held_since
             .map(|at| (at + HOLD_LIMIT, Due::ReleaseHold));
-        std::iter::once((self.next_round_at, Due::Round))
+        std::iter::once((self.rounds.next_at(), Due::Round))
             .chain(checks)
             .chain(refill)
             .chain(hold)
@@ -403,8 +408,11 @@ impl SuccessorList {
 
     /// Pings every successor: a regular round. The round's line is printed
     /// only when the list is announced as it is (not while a repair holds
-    /// the announcement back).
+    /// the announcement back). While a successor has never answered, the
+    /// next round comes early (see `rounds.rs`).
     pub fn start_round(&mut self, now: Instant) -> Round {
+        let waiting = self.entries.iter().any(|s| !s.liveness.is_proven());
+        self.rounds.started(now, waiting);
         let seq = self.take_seq();
         let mut pings = Vec::new();
         for (index, successor) in self.entries.iter_mut().enumerate() {
@@ -412,12 +420,6 @@ impl SuccessorList {
                 successor.liveness.ping_sent(now);
                 pings.push((successor.peer, position));
             }
-        }
-        // Keep a steady rhythm, but after a long stall (a suspended process,
-        // say) start afresh rather than fire a burst of rounds.
-        self.next_round_at += self.ping_interval;
-        if self.next_round_at <= now {
-            self.next_round_at = now + self.ping_interval;
         }
         let peers = self.peers();
         let announce = (!self.is_held() && peers == self.announced).then_some(peers);
@@ -505,7 +507,7 @@ impl SuccessorList {
         // News of a successor ends any memory of its death.
         self.dead
             .retain(|&(dead, _)| !self.entries.iter().any(|s| s.peer == dead));
-        self.next_round_at = now;
+        self.rounds.now(now);
         if self.entries.len() >= self.capacity {
             // A whole list has nothing to wait for.
             self.held_since = None;
@@ -809,9 +811,11 @@ mod tests {
         let start = Instant::now();
         let mut two = list(2, 2, &[4, 5], start);
         two.start_round(start);
+        two.answered(PeerId(4));
+        two.answered(PeerId(5));
         let late = start + INTERVAL * 10;
         two.start_round(late);
-        assert_eq!(two.next_round_at, late + INTERVAL);
+        assert_eq!(two.rounds.next_at(), late + INTERVAL);
     }
 
     #[test]

@@ -18,9 +18,19 @@ fn pings_every_successor_at_once_and_then_every_interval() {
                 "udp 5 PING 2 5 second 0",
             ],
         ),
-        // Successors that have never answered are not probed: they may
-        // simply not have started yet. Halfway through the interval the
-        // list is checked with the first successor (see `stabilize.rs`).
+        (
+            0.0,
+            "udp PONG 4 2 0",
+            &["print Ping response received from Peer 4"],
+        ),
+        (
+            0.0,
+            "udp PONG 5 2 0",
+            &["print Ping response received from Peer 5"],
+        ),
+        // Both have answered: the next round is an interval away. Halfway
+        // through it the list is checked with the first successor (see
+        // `stabilize.rs`).
         (T / 2.0, "tick", &["tcp 4 QUERY 2"]),
         (T / 2.0, "reply 4 QUERY: NEIGHBOURS 2 5 8", &[]),
         (
@@ -76,10 +86,14 @@ fn a_longer_list_is_learned_from_the_first_successor_and_pinged_in_full() {
 fn after_a_long_stall_the_rhythm_restarts_instead_of_bursting() {
     let mut two = Scenario::member(2, &[4, 5]);
     two.step(0.0, "tick");
+    two.step(0.0, "udp PONG 4 2 0");
+    two.step(0.0, "udp PONG 5 2 0");
     let late = 10.0 * T;
     let pings = two.step(late, "tick");
     let pings: Vec<&String> = pings.iter().filter(|e| e.starts_with("udp")).collect();
     assert_eq!(pings.len(), 2, "{pings:?}");
+    two.step(late, "udp PONG 4 2 1");
+    two.step(late, "udp PONG 5 2 1");
     assert_eq!(two.next_deadline(), Some(late + T));
 }
 
@@ -143,4 +157,92 @@ fn a_query_is_answered_with_the_list() {
     // A newcomer has no list yet.
     let (mut newcomer, _) = Scenario::joining(15, 4, 2);
     newcomer.expect(&[(0.0, "tcp QUERY 8", &["reply ERROR not-ready"])]);
+}
+
+/// The times of the rounds in `log`: the entries that print the round line.
+fn round_times(log: &[(f64, String)]) -> Vec<f64> {
+    log.iter()
+        .filter(|(_, entry)| entry.starts_with("print Ping requests sent"))
+        .map(|(secs, _)| *secs)
+        .collect()
+}
+
+fn assert_times(times: &[f64], expected: &[f64]) {
+    assert_eq!(
+        times.len(),
+        expected.len(),
+        "{times:?}, expected {expected:?}"
+    );
+    for (time, expected) in times.iter().zip(expected) {
+        assert!(
+            (time - expected).abs() < 1e-6,
+            "{times:?}, expected {expected:?}"
+        );
+    }
+}
+
+#[test]
+fn successors_that_have_not_answered_yet_are_pinged_again_soon() {
+    // A ring started by hand: 4 starts a moment after 2's first round, 5
+    // a second later. 2 does not wait an interval to hear them.
+    let mut two = Scenario::member(2, &[4, 5]);
+    let mut log = two.run_until(0.4, &[]);
+    log.extend(two.run_until(1.0, &[4]));
+    log.extend(two.run_until(2.0 * T, &[4, 5]));
+    // Once both have answered, the rounds are an interval apart again.
+    assert_times(&round_times(&log), &[0.0, 0.5, 1.5, 1.5 + T]);
+    // An early round is a round like any other: each successor is told
+    // its position, and its answer is printed.
+    let early: Vec<&str> = log
+        .iter()
+        .filter(|(secs, _)| (secs - 0.5).abs() < 1e-6)
+        .map(|(_, entry)| entry.as_str())
+        .collect();
+    assert_eq!(
+        early,
+        [
+            "print Ping requests sent to Peers 4 and 5",
+            "udp 4 PING 2 4 first 1",
+            "udp 5 PING 2 5 second 1",
+        ]
+    );
+}
+
+#[test]
+fn early_rounds_are_few_and_end_at_the_interval() {
+    // A successor that never answers: the retry delay doubles from 0.5 s
+    // and reaches the interval after six early rounds.
+    let mut two = Scenario::member(2, &[4, 5]);
+    let log = two.run_until(2.0 * T, &[4]);
+    assert_times(&round_times(&log), &[0.0, 0.5, 1.5, 3.5, 7.5, 15.5, 31.5]);
+}
+
+#[test]
+fn a_successor_that_never_answers_is_declared_dead_at_the_never_answered_limit() {
+    // The early rounds change neither the rule nor its timing: the silence
+    // is counted from the first ping.
+    let mut two = Scenario::member(2, &[4, 5]);
+    let limit = super::scenario::config(2, 2)
+        .never_answered_limit()
+        .as_secs_f64();
+    let log = two.run_until(limit + 1.0, &[4]);
+    assert_eq!(
+        super::scenario::first_time(&log, "print Peer 5 is no longer alive"),
+        Some(limit)
+    );
+}
+
+#[test]
+fn a_dead_successor_of_a_running_ring_costs_no_early_rounds() {
+    // 14 answered at time 0 and then froze: it is pinged at the next
+    // regular round and probed, as ever, and nothing more.
+    let mut nine = Scenario::running(9, &[14, 19], &[8, 5]);
+    let log = nine.run_until(T + 2.0, &[19]);
+    let pings_to_14: Vec<f64> = log
+        .iter()
+        .filter(|(_, entry)| entry.starts_with("udp 14 PING"))
+        .map(|(secs, _)| *secs)
+        .collect();
+    assert_times(&pings_to_14, &[T, T + 0.5, T + 0.8, T + 1.1, T + 1.4]);
+    assert_times(&round_times(&log), &[T]);
 }
