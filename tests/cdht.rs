@@ -450,6 +450,7 @@ fn peer_10_quits_then_peer_5_is_killed_and_the_demo_ring_heals() {
 
     // Graceful departure of 10: its predecessors 8 and 5 are told.
     let marks = ring.marks(&[5, 8, 12]);
+    let stderr_before = ring.stderr_mark(10);
     ring.type_command(10, "quit");
     ring.wait_for_lines_in_order(
         8,
@@ -463,6 +464,15 @@ fn peer_10_quits_then_peer_5_is_killed_and_the_demo_ring_heals() {
     );
     let status = ring.wait_exit(10, DEADLINE);
     assert_eq!(status.code(), Some(0), "peer 10's exit after quit");
+    assert_eq!(
+        ring.stderr_lines(10)[stderr_before..],
+        [
+            "cdht: leaving the ring: telling peers 8 and 5",
+            "cdht: left the ring"
+        ],
+        "10's standard error after quit\n{}",
+        ring.describe_all()
+    );
     // 8 and 5 ping their new successors: 12 hears from both.
     ring.wait_for_responses_after(8, marks[&8], &[12, 15]);
     ring.wait_for_responses_after(5, marks[&5], &[8, 12]);
