@@ -3,7 +3,8 @@
 //! `--version`, the exit codes, and the last flush of output.
 //!
 //! Exit codes: 0 after `Quit`, 1 when the peer cannot run (a port in use,
-//! say), 2 for a bad command line.
+//! say), 2 for a bad command line, which is said in one line followed by
+//! how to see the usage (`--help`).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -32,7 +33,14 @@ pub fn run(program: Program) -> ExitCode {
     let invocation = match (program.parse)(std::env::args().skip(1).collect()) {
         Ok(invocation) => invocation,
         Err(error) => {
-            write_diagnostic(format_args!("error: {error}\n\n{}", program.usage));
+            // One line and the way to the usage: the whole usage would push
+            // the error off a small terminal.
+            write_diagnostic(format_args!("error: {error}"));
+            let _ = writeln!(
+                std::io::stderr(),
+                "Run '{} --help' for the usage.",
+                program.name
+            );
             return ExitCode::from(2);
         }
     };

@@ -22,15 +22,36 @@ fn p2p() -> Command {
     command
 }
 
+/// The line that follows every usage error, instead of the whole usage.
+const SEE_THE_USAGE: &str = "Run 'p2p --help' for the usage.";
+
 /// Runs `p2p` with `args` and checks the usage error: exit code 2, nothing on
-/// standard output, and on standard error a first line `p2p: error: ...`
-/// that contains `fragment`, followed by the usage.
+/// standard output, and on standard error exactly two lines: `p2p: error:
+/// ...`, which contains `fragment`, and the way to the usage.
+fn assert_usage_error(args: &[&str], fragment: &str) {
+    let stderr = usage_error(args);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let context = format!("p2p {}\nstderr:\n{stderr}", args.join(" "));
+    assert_eq!(lines.len(), 2, "two lines, not the usage: {context}");
+    assert!(
+        lines[0].starts_with("p2p: error: "),
+        "the first line should be the error: {context}"
+    );
+    assert!(
+        lines[0].contains(fragment),
+        "the first line should contain {fragment:?}: {context}"
+    );
+    assert_eq!(lines[1], SEE_THE_USAGE, "{context}");
+}
+
+/// Runs `p2p` with `args`, checks that it exits with code 2 and prints
+/// nothing on standard output, and returns its standard error.
 ///
 /// A reserved `--base-port` is added at the end unless the case is about
 /// `--base-port` or about a missing value, so that a program that wrongly
 /// accepts the arguments starts a peer on ports no other test uses (and is
 /// killed at the timeout).
-fn assert_usage_error(args: &[&str], fragment: &str) {
+fn usage_error(args: &[&str]) -> String {
     let ports = Ring::reserve(&[0, 2, 4, 5, 255]);
     let base_port = ports.base_port().to_string();
     let mut all_args = args.to_vec();
@@ -40,27 +61,48 @@ fn assert_usage_error(args: &[&str], fragment: &str) {
         all_args.extend(["--base-port", &base_port]);
     }
     let output = p2p().args(&all_args).assert().get_output().clone();
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let context = format!("p2p {}\nstderr:\n{stderr}", all_args.join(" "));
     assert_eq!(output.status.code(), Some(2), "exit status of {context}");
     assert!(
         output.stdout.is_empty(),
         "stdout should be empty: {context}"
     );
-    let first_line = stderr.lines().next().unwrap_or_default();
-    assert!(
-        first_line.starts_with("p2p: error: "),
-        "the first line should be the error: {context}"
+    stderr
+}
+
+/// Checks the whole of what `p2p` says to the command line `args`: its
+/// one error line and the way to the usage.
+fn assert_says_exactly(args: &[&str], error: &str) {
+    assert_eq!(
+        usage_error(args),
+        format!("p2p: error: {error}\n{SEE_THE_USAGE}\n"),
+        "p2p {}",
+        args.join(" ")
     );
-    assert!(
-        first_line.contains(fragment),
-        "the first line should contain {fragment:?}: {context}"
+}
+
+#[test]
+fn the_older_courses_habits_point_at_cdht_and_the_options() {
+    assert_says_exactly(
+        &["init", "1", "3", "4", "400", "0.1"],
+        "unexpected argument \"0.1\"; init takes <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> \
+         <PING_INTERVAL>. For the older course's <PEER> <FIRST> <SECOND> <MSS> <DROP>, run cdht \
+         1 3 4 400 0.1 (or give p2p --mss and --drop)",
     );
-    assert!(
-        stderr.contains("Usage:"),
-        "the usage should follow: {context}"
+    assert_says_exactly(
+        &["1", "3", "4", "400", "0.1"],
+        "missing the mode (init or join) before \"1\". For the older course's <PEER> <FIRST> \
+         <SECOND> <MSS> <DROP>, run cdht 1 3 4 400 0.1",
     );
-    assert!(!stderr.contains("panicked"), "{context}");
+    assert_says_exactly(
+        &["init", "2", "4", "5", "1", "--mss", "--drop", "0.1"],
+        "--mss needs a value",
+    );
+    assert_says_exactly(
+        &["init", "2", "4", "5", "1", "-mss", "400"],
+        "-mss: an option begins with two dashes: --mss",
+    );
 }
 
 #[test]

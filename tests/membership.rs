@@ -410,15 +410,16 @@ fn join_of_15_via_7_fails_when_nobody_runs_7() {
 // ----- Graceful departure -----
 
 /// Waits until 9 knows both its predecessors from their pings, types
-/// `command` at 9, and checks the departure lines at 8 and 5 and that 9
-/// exits with code 0. Returns the marks of every peer taken just before the
-/// command.
+/// `command` at 9, and checks the departure lines at 8 and 5, that 9
+/// exits with code 0, and what 9 says of its departure on standard error.
+/// Returns the marks of every peer taken just before the command.
 fn quit_9_on_the_teaching_ring(ring: &mut Ring, command: &str) -> BTreeMap<u8, usize> {
     wait_until_pings_are_exchanged(ring, &TEACHING_RING);
     ring.wait_for_line(9, &ping_received(8), DEADLINE);
     ring.wait_for_line(9, &ping_received(5), DEADLINE);
 
     let before = ring.marks(&TEACHING_RING);
+    let stderr_before = ring.stderr_mark(9);
     ring.type_command(9, command);
     wait_in_order(
         ring,
@@ -437,6 +438,17 @@ fn quit_9_on_the_teaching_ring(ring: &mut Ring, command: &str) -> BTreeMap<u8, u
         status.code(),
         Some(0),
         "{command:?} should make 9 exit with code 0\n{}",
+        ring.describe_all()
+    );
+    // The course prints nothing at the leaver; it says what it does on
+    // standard error.
+    assert_eq!(
+        ring.stderr_lines(9)[stderr_before..],
+        [
+            "p2p: leaving the ring: telling peers 8 and 5",
+            "p2p: left the ring"
+        ],
+        "9's standard error after {command:?}\n{}",
         ring.describe_all()
     );
     before

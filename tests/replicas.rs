@@ -376,6 +376,7 @@ fn a_quitting_peer_hands_its_files_to_its_successor() {
     ring.store(2, "2057", &contents, 9);
 
     let before = ring.marks(&TEACHING_RING);
+    let stderr_before = ring.stderr_mark(9);
     ring.type_command(9, "Quit");
     ring.wait_for_line_after(9, before[&9], &handed_over_leaving("2057", 14), DEADLINE);
     ring.wait_for_line_after(14, before[&14], &took_over("2057", 9), DEADLINE);
@@ -397,6 +398,24 @@ fn a_quitting_peer_hands_its_files_to_its_successor() {
         status.code(),
         Some(0),
         "Quit should make 9 exit with code 0\n{}",
+        ring.describe_all()
+    );
+    // On standard error, 9 says what it does, the handover first. (A
+    // placement round of 14 that still counts 9 as its predecessor may
+    // offer the file back meanwhile; 9 refuses it in a line of its own.)
+    let said: Vec<String> = ring.stderr_lines(9)[stderr_before..]
+        .iter()
+        .filter(|line| !line.starts_with("p2p: refused file 2057 offered by peer 14"))
+        .cloned()
+        .collect();
+    assert_eq!(
+        said,
+        [
+            "p2p: handing 1 file over to peer 14 before leaving",
+            "p2p: leaving the ring: telling peers 8 and 5",
+            "p2p: left the ring",
+        ],
+        "9's standard error after Quit\n{}",
         ring.describe_all()
     );
     let arrived = wait_for_file(&ring.dir(14).join("2057.pdf"), DEADLINE);

@@ -14,8 +14,7 @@ use super::{
 };
 use crate::output::Wording;
 
-/// The usage text of `cdht`, the older course version, shown by `--help`
-/// and after every usage error.
+/// The usage text of `cdht`, the older course version, shown by `--help`.
 pub const CDHT_USAGE: &str = "\
 Usage:
   cdht <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <MSS> <DROP_PROBABILITY> [options]
@@ -36,6 +35,9 @@ Options:
 
 Commands typed on standard input: request NNNN, quit";
 
+/// What `cdht` takes, for the errors about its arguments.
+const CDHT_FORM: &str = "<PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <MSS> <DROP_PROBABILITY>";
+
 /// The base port of the older course version: peer i uses port 50000 + i.
 pub const CDHT_BASE_PORT: u16 = 50000;
 
@@ -55,11 +57,26 @@ const CDHT_OPTIONS: [&str; 6] = [
     "successors",
 ];
 
-fn unknown_cdht_option(name: &str) -> UsageError {
+/// An option `cdht` does not have, as it was typed (`--mss`, `-x`).
+fn unknown_cdht_option(typed: &str) -> UsageError {
     UsageError::new(format!(
-        "unknown option --{name}; the options are --ping-interval, --base-port, --dir, --seed, \
+        "unknown option {typed}; the options are --ping-interval, --base-port, --dir, --seed, \
          --fixed-timeout and --successors (the MSS and the drop probability are the fourth and \
          fifth arguments)"
+    ))
+}
+
+/// `cdht init ...`: `p2p`'s habit. Five arguments after the mode are
+/// `cdht`'s without it; others are `p2p`'s command line.
+fn no_mode(mode: &str, rest: &[String]) -> UsageError {
+    let five = rest.len() == 5;
+    let rest = rest.join(" ");
+    if five {
+        return UsageError::new(format!("cdht has no mode {mode:?}: run cdht {rest}"));
+    }
+    UsageError::new(format!(
+        "cdht has no mode {mode:?}; it takes {CDHT_FORM}, as in cdht 1 3 4 400 0.1. For the \
+         newer course version, run p2p {mode} {rest}"
     ))
 }
 
@@ -78,8 +95,15 @@ where
         positional,
         options,
     } = split_options_of(&args, &CDHT_OPTIONS, unknown_cdht_option)?;
+    if let Some(mode) = positional
+        .first()
+        .filter(|&word| word == "init" || word == "join")
+    {
+        return Err(no_mode(mode, &positional[1..]));
+    }
     let [peer, first, second, mss, drop] = positional_args(
         &positional,
+        "cdht",
         &[
             "<PEER>",
             "<FIRST_SUCCESSOR>",
@@ -178,7 +202,25 @@ mod tests {
             ("1 3 4 400 1.5", "<DROP_PROBABILITY> must be a probability"),
             ("1 1 4 400 0.1", "cannot be its own successor"),
             ("1 3 4 400 0.1 --mss 300", "unknown option --mss"),
-            ("1 3 4 400 0.1 7", "unexpected argument"),
+            (
+                "1 3 4 400 0.1 7",
+                "unexpected argument \"7\"; cdht takes <PEER> <FIRST_SUCCESSOR> \
+                 <SECOND_SUCCESSOR> <MSS> <DROP_PROBABILITY>",
+            ),
+            (
+                "",
+                "missing the arguments: cdht takes <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> \
+                 <MSS> <DROP_PROBABILITY>",
+            ),
+            (
+                "init 1 3 4 400 0.1",
+                "cdht has no mode \"init\": run cdht 1 3 4 400 0.1",
+            ),
+            (
+                "join 15 4 30",
+                "For the newer course version, run p2p join 15 4 30",
+            ),
+            ("1 3 4 400 0.1 -mss 300", "unknown option -mss"),
             ("1 3 4 400 0.1 --ping-interval 0", "--ping-interval must be"),
         ];
         for (line, expected) in cases {

@@ -4,8 +4,8 @@
 //! Every rule about an argument lives here, so the rest of the program can
 //! trust its configuration: identities are in range, the port range fits, the
 //! interval is a sane positive duration. A bad argument becomes a
-//! [`UsageError`] that names the argument and what is allowed; `main` prints
-//! it with the usage and exits with code 2.
+//! [`UsageError`] that names the argument and what is allowed; the program
+//! prints it in one line, says how to see the usage, and exits with code 2.
 
 use std::fmt;
 use std::fs::{self, OpenOptions};
@@ -21,7 +21,7 @@ use crate::message::MAX_SEGMENT_HEADER_LEN;
 use crate::output::Wording;
 use crate::ring::{MAX_SUCCESSORS, MIN_SUCCESSORS, PeerId};
 
-/// The usage text shown by `--help` and after every usage error.
+/// The usage text shown by `--help`.
 pub const USAGE: &str = "\
 Usage:
   p2p init <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <PING_INTERVAL> [options]
@@ -181,7 +181,7 @@ where
         options,
     } = split_options(&args)?;
     let Some((mode, positional)) = positional.split_first() else {
-        return Err(UsageError::new("missing the mode: init or join"));
+        return Err(UsageError::new(format!("missing the mode: {MODES}")));
     };
     let (peer, start, interval_text) = match mode.as_str() {
         // The older course's habit, `init 1 3 4 400 0.1`: five numbers
@@ -199,6 +199,7 @@ where
         "init" => {
             let [peer, first, second, interval] = positional_args(
                 positional,
+                "init",
                 &[
                     "<PEER>",
                     "<FIRST_SUCCESSOR>",
@@ -210,8 +211,11 @@ where
             (peer, start, interval)
         }
         "join" => {
-            let [peer, known, interval] =
-                positional_args(positional, &["<PEER>", "<KNOWN_PEER>", "<PING_INTERVAL>"])?;
+            let [peer, known, interval] = positional_args(
+                positional,
+                "join",
+                &["<PEER>", "<KNOWN_PEER>", "<PING_INTERVAL>"],
+            )?;
             let peer = parse_peer("<PEER>", peer)?;
             let known = parse_peer("<KNOWN_PEER>", known)?;
             if known == peer {
@@ -222,11 +226,7 @@ where
             }
             (peer, Start::Join { known }, interval)
         }
-        other => {
-            return Err(UsageError::new(format!(
-                "unknown mode {other:?}; the mode is init or join"
-            )));
-        }
+        _ => return Err(unknown_mode(mode, positional)),
     };
     let mut config = Config::with_defaults(peer, start, parse_interval(interval_text)?);
     for (name, value) in options {
@@ -244,6 +244,34 @@ where
     }
     check_directory(&config.dir)?;
     Ok(Invocation::Run(config))
+}
+
+/// The two modes, with an example of each, for the errors about a mode.
+const MODES: &str = "init or join, as in p2p init 2 4 5 30 or p2p join 15 4 30";
+
+/// What is wrong with a first word that is no mode. A number there is the
+/// peer of a command line without its mode: three numbers are `join`'s,
+/// four `init`'s, and five the older course's, which is `cdht`'s.
+fn unknown_mode(mode: &str, rest: &[String]) -> UsageError {
+    let lower = mode.to_lowercase();
+    if lower == "init" || lower == "join" {
+        return UsageError::new(format!(
+            "unknown mode {mode:?}; a mode is written in lower case: {lower}"
+        ));
+    }
+    if mode.parse::<PeerId>().is_err() {
+        return UsageError::new(format!("unknown mode {mode:?}; the mode is {MODES}"));
+    }
+    let all = format!("{mode} {}", rest.join(" "));
+    UsageError::new(match rest.len() {
+        2 => format!("missing the mode (init or join) before {mode:?}: run p2p join {all}"),
+        3 => format!("missing the mode (init or join) before {mode:?}: run p2p init {all}"),
+        4 => format!(
+            "missing the mode (init or join) before {mode:?}. For the older course's <PEER> \
+             <FIRST> <SECOND> <MSS> <DROP>, run cdht {all}"
+        ),
+        _ => format!("missing the mode before {mode:?}: {MODES}"),
+    })
 }
 
 /// A peer writes stored files, received files and its logs into its
@@ -319,7 +347,7 @@ fn split_options(args: &[String]) -> Result<SplitArgs<'_>, UsageError> {
 }
 
 /// [`split_options`] for a program whose options are `known`, with
-/// `unknown` to say what an unknown one is.
+/// `unknown` to say what an unknown one, as typed, is.
 fn split_options_of<'a>(
     args: &'a [String],
     known: &[&str],
@@ -330,12 +358,19 @@ fn split_options_of<'a>(
     let mut rest = args.iter();
     while let Some(arg) = rest.next() {
         let Some(option) = arg.strip_prefix("--") else {
+            if let Some(name) = single_dash_option(arg) {
+                return Err(if known.contains(&name) {
+                    UsageError::new(format!("{arg}: an option begins with two dashes: --{name}"))
+                } else {
+                    unknown(arg)
+                });
+            }
             positional.push(arg.clone());
             continue;
         };
         let name = option.split_once('=').map_or(option, |(name, _)| name);
         if !known.contains(&name) {
-            return Err(unknown(name));
+            return Err(unknown(&format!("--{name}")));
         }
         // Which of two values was meant is anybody's guess, so neither is
         // taken.
@@ -367,20 +402,40 @@ fn split_options_of<'a>(
     })
 }
 
-/// Checks that exactly the named positional arguments are present.
+/// The name of `-mss` or `-x` without its dash: a word of one dash and a
+/// letter is an option typed with one dash too few. A negative number
+/// (`-1`) is not: it is a bad argument, said as such where it is read.
+fn single_dash_option(arg: &str) -> Option<&str> {
+    let name = arg.strip_prefix('-')?;
+    let name = name.split_once('=').map_or(name, |(name, _)| name);
+    name.starts_with(|c: char| c.is_ascii_alphabetic())
+        .then_some(name)
+}
+
+/// Checks that exactly the named positional arguments of `form` (`init`,
+/// `join` or `cdht`) are present; an error says what the form takes, since
+/// the usage is not shown with it.
 fn positional_args<'a, const N: usize>(
     given: &'a [String],
+    form: &str,
     names: &[&str; N],
 ) -> Result<[&'a str; N], UsageError> {
+    if given.is_empty() {
+        return Err(UsageError::new(format!(
+            "missing the arguments: {form} takes {}",
+            names.join(" ")
+        )));
+    }
     if given.len() < N {
         return Err(UsageError::new(format!(
-            "missing {}",
-            names[given.len()..].join(" ")
+            "missing {}; {form} takes {}",
+            names[given.len()..].join(" "),
+            names.join(" ")
         )));
     }
     if given.len() > N {
         return Err(UsageError::new(format!(
-            "unexpected argument {:?}; this mode takes {}",
+            "unexpected argument {:?}; {form} takes {}",
             given[N],
             names.join(" ")
         )));
@@ -526,14 +581,15 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
                 })?;
         }
         "handover" => config.handover = true,
-        _ => return Err(unknown_option(name)),
+        _ => return Err(unknown_option(&format!("--{name}"))),
     }
     Ok(())
 }
 
-fn unknown_option(name: &str) -> UsageError {
+/// An option `p2p` does not have, as it was typed (`--colour`, `-x`).
+fn unknown_option(typed: &str) -> UsageError {
     UsageError::new(format!(
-        "unknown option --{name}; the options are --base-port, --dir, --mss, --drop, --seed, \
+        "unknown option {typed}; the options are --base-port, --dir, --mss, --drop, --seed, \
          --fixed-timeout, --successors, --replicas and --handover"
     ))
 }
@@ -635,9 +691,41 @@ mod tests {
     #[test]
     fn each_bad_argument_is_named() {
         let cases = [
-            ("", "missing the mode"),
+            (
+                "",
+                "missing the mode: init or join, as in p2p init 2 4 5 30",
+            ),
             ("start 2 4 5 1", "unknown mode \"start\""),
-            ("init 2 4 5", "missing <PING_INTERVAL>"),
+            ("Init 2 4 5 1", "a mode is written in lower case: init"),
+            (
+                "2 4 5 30",
+                "missing the mode (init or join) before \"2\": run p2p init 2 4 5 30",
+            ),
+            ("15 4 30", "run p2p join 15 4 30"),
+            (
+                "1 3 4 400 0.1",
+                "For the older course's <PEER> <FIRST> <SECOND> <MSS> <DROP>, run cdht 1 3 4 \
+                 400 0.1",
+            ),
+            (
+                "init 2 4 5",
+                "missing <PING_INTERVAL>; init takes <PEER> <FIRST_SUCCESSOR> \
+                 <SECOND_SUCCESSOR> <PING_INTERVAL>",
+            ),
+            (
+                "init",
+                "missing the arguments: init takes <PEER> <FIRST_SUCCESSOR> \
+                 <SECOND_SUCCESSOR> <PING_INTERVAL>",
+            ),
+            (
+                "join 15 4 30 40",
+                "unexpected argument \"40\"; join takes <PEER> <KNOWN_PEER> <PING_INTERVAL>",
+            ),
+            (
+                "init 2 4 5 1 -mss 300",
+                "-mss: an option begins with two dashes: --mss",
+            ),
+            ("init 2 4 5 1 -x", "unknown option -x; the options are"),
             (
                 "init 2",
                 "missing <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <PING_INTERVAL>",

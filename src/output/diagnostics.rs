@@ -34,7 +34,7 @@ const PER_SECOND: f64 = 1.0;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Kind {
     /// Something the peer says about itself: it started, it rejoins, its
-    /// successors failed. Rare, and never summarised.
+    /// successors failed, it leaves the ring. Rare, and never summarised.
     Note,
     /// A mistake in what the user typed; one line for each, never
     /// summarised: the user needs every hint.

@@ -23,6 +23,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::departure::{Departure, say_already_leaving, say_leaving};
 use super::joining::JOIN_TIMEOUT;
 use super::outstanding::Awaiting;
 use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, reply, warn};
@@ -62,7 +63,7 @@ pub struct LeaveCheck {
 /// until its predecessors have acknowledged that it leaves.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Leaving {
-    waiting_for: Vec<PeerId>,
+    pub(super) waiting_for: Vec<PeerId>,
     give_up_at: Instant,
 }
 
@@ -87,7 +88,7 @@ impl Peer {
         match due {
             // A predecessor that does not acknowledge is dead or gone; it
             // must not keep us here.
-            Due::GiveUpLeave => self.exit(0, out),
+            Due::GiveUpLeave => self.give_up_leaving(out),
         }
     }
 
@@ -398,11 +399,12 @@ impl Peer {
     pub(super) fn quit(&mut self, now: Instant, out: &mut Vec<Action>) {
         if self.leaving.is_some() || self.placement.is_handing_over() {
             // Typed twice: the departure is under way already.
+            say_already_leaving(out);
             return;
         }
         if self.phase != Phase::Member {
             // Not in the ring yet: nobody depends on us.
-            self.exit(0, out);
+            self.finish_leaving(Departure::NotJoined, out);
             return;
         }
         // A peer that looks after files first hands its own to its
@@ -440,9 +442,10 @@ impl Peer {
             }
         }
         if waiting_for.is_empty() {
-            self.exit(0, out);
+            self.leave_untold(out);
             return;
         }
+        say_leaving(&waiting_for, out);
         self.leaving = Some(Leaving {
             waiting_for,
             give_up_at: now + LEAVE_TIMEOUT,
@@ -457,7 +460,7 @@ impl Peer {
         };
         leaving.waiting_for.retain(|&p| p != predecessor);
         if leaving.waiting_for.is_empty() {
-            self.exit(0, out);
+            self.finish_leaving(Departure::Acknowledged, out);
         }
     }
 

@@ -14,6 +14,7 @@
 //! - [`outstanding`]: the requests this peer sent and awaits answers to;
 //! - [`joining`]: this peer's own joins, a newcomer's and a rejoin;
 //! - [`membership`]: the ring's side: welcoming, changes and leaving;
+//! - [`departure`]: what a quitting peer says of its own departure;
 //! - [`stabilize`]: the background repair: the questions that check and
 //!   refill the list, their answers, and the answer to `QUERY`;
 //! - [`routing`]: stores, requests and the files they move;
@@ -26,6 +27,7 @@
 //! order. Keeping the logic pure means every rule of the ring is tested with
 //! plain function calls, no sockets and no waiting; see `tests/` here.
 
+mod departure;
 mod joining;
 mod liveness;
 mod membership;

@@ -6,6 +6,7 @@
 use std::net::SocketAddr;
 use std::time::Instant;
 
+use super::departure::Departure;
 use super::successors::Due;
 use super::{Action, Peer, Phase, warn};
 use crate::message::{Datagram, Ordinal};
@@ -101,7 +102,7 @@ impl Peer {
         self.acquaintances.lost(dead);
         if self.successors.is_empty() {
             if self.leaving.is_some() {
-                self.exit(0, out);
+                self.finish_leaving(Departure::SuccessorsFailed, out);
                 return;
             }
             warn(

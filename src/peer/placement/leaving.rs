@@ -8,6 +8,7 @@ use std::time::Instant;
 use super::{Held, MAX_PLACEMENTS_UNDER_WAY, Movement, QUIT_HANDOVER_LIMIT};
 use crate::message::Purpose;
 use crate::output::{HandoverReason, Kind};
+use crate::peer::departure::say_handing_over;
 use crate::peer::{Action, Peer, warn};
 use crate::ring::{FileName, PeerId};
 
@@ -73,6 +74,8 @@ impl Peer {
         if offers.is_empty() {
             return false;
         }
+        let replicas = offers.values().filter(|&&p| p == Purpose::Replica).count();
+        say_handing_over(to, offers.len() - replicas, replicas, out);
         self.placement.leaving = Some(QuitHandover {
             to,
             queue: offers.into_iter().collect(),
@@ -131,7 +134,7 @@ impl Peer {
             out,
             Kind::Transfer,
             format!(
-                "left without waiting longer for files to reach the successor: {} s have passed",
+                "stopped waiting for files to reach the successor after {} s; leaving anyway",
                 QUIT_HANDOVER_LIMIT.as_secs()
             ),
         );

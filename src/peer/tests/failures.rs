@@ -206,7 +206,11 @@ fn quit_during_a_repair_leaves_with_what_the_list_holds() {
     let mut nine = nine();
     nine.step(1.0, "closed 14");
     nine.run_until(1.1, &[19]);
-    nine.expect(&[(1.1, "typed Quit", &["tcp 8 LEAVE 9 19", "tcp 5 LEAVE 9 19"])]);
+    nine.expect(&[(
+        1.1,
+        "typed Quit",
+        &["tcp 8 LEAVE 9 19", "tcp 5 LEAVE 9 19", "warn Note"],
+    )]);
 }
 
 #[test]

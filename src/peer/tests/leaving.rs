@@ -12,11 +12,21 @@ fn quit_tells_every_predecessor_and_waits_for_them() {
         (
             0.0,
             "typed Quit",
-            &["tcp 8 LEAVE 9 14 19", "tcp 5 LEAVE 9 14 19"],
+            &["tcp 8 LEAVE 9 14 19", "tcp 5 LEAVE 9 14 19", "warn Note"],
         ),
+        (0.0, "typed Quit", &["warn Note"]),
         (0.0, "reply 8 OK", &[]),
-        (0.0, "reply 5 OK", &["exit 0"]),
+        (0.0, "reply 5 OK", &["warn Note", "exit 0"]),
     ]);
+    // On standard error, since the course prints nothing at the leaver.
+    assert_eq!(
+        nine.said(),
+        [
+            "leaving the ring: telling peers 8 and 5",
+            "already leaving the ring",
+            "left the ring",
+        ]
+    );
 }
 
 #[test]
@@ -29,14 +39,22 @@ fn with_three_successors_three_predecessors_are_told() {
             "tcp 8 LEAVE 9 14 19 2",
             "tcp 5 LEAVE 9 14 19 2",
             "tcp 4 LEAVE 9 14 19 2",
+            "warn Note",
         ],
     )]);
     // A predecessor that cannot be reached counts as told.
     nine.expect(&[
         (0.0, "noreply 8", &[]),
         (0.0, "reply 5 OK", &[]),
-        (0.0, "reply 4 OK", &["exit 0"]),
+        (0.0, "reply 4 OK", &["warn Note", "exit 0"]),
     ]);
+    assert_eq!(
+        nine.said(),
+        [
+            "leaving the ring: telling peers 8, 5 and 4",
+            "left the ring"
+        ]
+    );
 }
 
 #[test]
@@ -51,15 +69,30 @@ fn a_silent_predecessor_does_not_trap_a_leaving_peer() {
     nine.step(0.0, "udp PONG 14 9 0");
     nine.step(0.0, "udp PONG 19 9 0");
     assert_eq!(nine.next_deadline(), Some(give_up));
-    assert_eq!(nine.step(give_up, "tick"), ["exit 0"]);
+    assert_eq!(nine.step(give_up, "tick"), ["warn Note", "exit 0"]);
+    assert_eq!(
+        nine.said(),
+        [
+            "leaving the ring: telling peer 8",
+            "left the ring; peer 8 did not answer within 2 s",
+        ]
+    );
 }
 
 #[test]
 fn quit_without_known_predecessors_exits_at_once() {
     let mut nine = Scenario::member(9, &[14, 19]);
-    nine.expect(&[(0.0, "typed Quit", &["exit 0"])]);
+    nine.expect(&[(0.0, "typed Quit", &["warn Note", "exit 0"])]);
+    assert_eq!(
+        nine.said(),
+        ["left the ring without telling anyone: no predecessor had pinged this peer"]
+    );
     let (mut newcomer, _) = Scenario::joining(15, 4, 2);
-    newcomer.expect(&[(0.0, "typed quit", &["exit 0"])]);
+    newcomer.expect(&[(0.0, "typed quit", &["warn Note", "exit 0"])]);
+    assert_eq!(
+        newcomer.said(),
+        ["left before joining the ring; nobody needed telling"]
+    );
 }
 
 #[test]
@@ -163,5 +196,23 @@ fn a_leaving_peer_passes_joins_on_instead_of_taking_them() {
     assert!(
         trace.contains(&"tcp 19 JOIN 15 14 4".to_string()),
         "{trace:?}"
+    );
+}
+
+#[test]
+fn a_leaving_peer_whose_successors_all_fail_says_why_it_left() {
+    let mut nine = Scenario::running(9, &[14, 19], &[8, 5]);
+    nine.step(1.0, "typed Quit");
+    nine.said();
+    nine.step(1.0, "closed 14");
+    nine.step(1.0, "closed 19");
+    let log = nine.run_until(1.5, &[]);
+    assert!(
+        super::scenario::entries(&log).contains(&"exit 0"),
+        "{log:?}"
+    );
+    assert_eq!(
+        nine.said(),
+        ["left the ring: every successor failed while it was leaving"]
     );
 }

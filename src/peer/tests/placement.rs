@@ -307,7 +307,11 @@ fn a_quitting_peer_hands_its_files_over_first_and_then_leaves() {
     // `LEAVE` waits, so that 14 still hears 9 as its predecessor and takes
     // the file from it.
     nine.expect(&[
-        (1.0, "typed Quit", &["send-file 2057 14 handover"]),
+        (
+            1.0,
+            "typed Quit",
+            &["warn Note", "send-file 2057 14 handover"],
+        ),
         (
             1.2,
             "sent 2057 14 handover ok",
@@ -315,11 +319,21 @@ fn a_quitting_peer_hands_its_files_over_first_and_then_leaves() {
                 "print Handed over File 2057 to Peer 14: this peer is leaving",
                 "tcp 8 LEAVE 9 14 19",
                 "tcp 5 LEAVE 9 14 19",
+                "warn Note",
             ],
         ),
         (1.2, "reply 8 OK", &[]),
-        (1.2, "reply 5 OK", &["exit 0"]),
+        (1.2, "reply 5 OK", &["warn Note", "exit 0"]),
     ]);
+    // On standard error, the leaving peer says what it does.
+    assert_eq!(
+        nine.said(),
+        [
+            "handing 1 file over to peer 14 before leaving",
+            "leaving the ring: telling peers 8 and 5",
+            "left the ring",
+        ]
+    );
 }
 
 #[test]
@@ -329,10 +343,10 @@ fn at_the_course_defaults_quit_moves_nothing() {
         (
             1.0,
             "typed Quit",
-            &["tcp 8 LEAVE 9 14 19", "tcp 5 LEAVE 9 14 19"],
+            &["tcp 8 LEAVE 9 14 19", "tcp 5 LEAVE 9 14 19", "warn Note"],
         ),
         (1.0, "reply 8 OK", &[]),
-        (1.0, "reply 5 OK", &["exit 0"]),
+        (1.0, "reply 5 OK", &["warn Note", "exit 0"]),
     ]);
 }
 
@@ -352,12 +366,13 @@ fn a_handover_that_never_ends_does_not_trap_a_leaving_peer() {
         [
             "warn Transfer",
             "tcp 8 LEAVE 9 14 19",
-            "tcp 5 LEAVE 9 14 19"
+            "tcp 5 LEAVE 9 14 19",
+            "warn Note"
         ]
     );
     nine.expect(&[
         (limit, "reply 8 LEAVE: OK", &[]),
-        (limit, "reply 5 LEAVE: OK", &["exit 0"]),
+        (limit, "reply 5 LEAVE: OK", &["warn Note", "exit 0"]),
     ]);
 }
 
@@ -410,7 +425,8 @@ fn a_failed_handover_at_quit_is_tried_once_more() {
         [
             "warn Transfer",
             "tcp 8 LEAVE 9 14 19",
-            "tcp 5 LEAVE 9 14 19"
+            "tcp 5 LEAVE 9 14 19",
+            "warn Note"
         ]
     );
 }
@@ -560,6 +576,14 @@ fn a_quitting_peer_passes_its_replicas_on_too() {
             "print Sent a replica of File 1053 to Peer 32",
             "tcp 29 LEAVE 31 32 35",
             "tcp 27 LEAVE 31 32 35",
+            "warn Note",
+        ]
+    );
+    assert_eq!(
+        thirty_one.said(),
+        [
+            "handing 1 replica over to peer 32 before leaving",
+            "leaving the ring: telling peers 29 and 27",
         ]
     );
 }

@@ -20,7 +20,8 @@
 //! - `sent|received <file> <peer> <store|request> ok|<reason>`: a transfer
 //!   ended.
 //!
-//! Trace entries: `print <line>` (as the course words it), `warn <Kind>`,
+//! Trace entries: `print <line>` (as the course words it), `warn <Kind>`
+//! (its text is kept for [`Scenario::said`]),
 //! `udp <to> <DATAGRAM>`, `udp-back <DATAGRAM>` (an answer to the datagram's
 //! sender), `tcp <to> <REQUEST>`, `reply <REPLY>`, `send-file <file> <to>
 //! <purpose>`, `receive-file <file> <from> <size> <purpose>`, `exit <code>`.
@@ -53,6 +54,10 @@ pub struct Scenario {
     start: Instant,
     unanswered: Vec<(u8, String, Token)>,
     next_connection: u64,
+    /// The text of every diagnostic since [`Scenario::said`] was last
+    /// asked, for the tests of what a peer says; the trace names only
+    /// their kind.
+    said: Vec<String>,
 }
 
 /// The files a scenario peer holds: `NNNN` for `NNNN.pdf`, and
@@ -101,6 +106,7 @@ impl Scenario {
             start,
             unanswered: Vec::new(),
             next_connection: 0,
+            said: Vec::new(),
         }
     }
 
@@ -114,6 +120,7 @@ impl Scenario {
             start,
             unanswered: Vec::new(),
             next_connection: 0,
+            said: Vec::new(),
         };
         let trace = scenario.record(actions);
         (scenario, trace)
@@ -214,6 +221,11 @@ impl Scenario {
             }
         }
         log
+    }
+
+    /// The text of each diagnostic written since the last call, in order.
+    pub fn said(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.said)
     }
 
     /// The requests sent and not answered yet, as `<to> <REQUEST>`.
@@ -322,7 +334,10 @@ impl Scenario {
     fn describe(&mut self, action: Action) -> String {
         match action {
             Action::Print(line) => format!("print {:?}", line),
-            Action::Warn(warning) => format!("warn {:?}", warning.kind),
+            Action::Warn(warning) => {
+                self.said.push(warning.text);
+                format!("warn {:?}", warning.kind)
+            }
             Action::SendDatagram { to, datagram } => format!("udp {to} {datagram}"),
             Action::AnswerDatagram { datagram, .. } => format!("udp-back {datagram}"),
             Action::Send { to, request, token } => {
