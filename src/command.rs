@@ -10,11 +10,11 @@ use crate::output::Wording;
 use crate::ring::FileName;
 
 /// The hint shown for a line that is not a command.
-pub const COMMAND_HINT: &str = "the commands are Quit, Store NNNN and Request NNNN, \
+pub const COMMAND_HINT: &str = "the commands are Quit, Store NNNN, Request NNNN and Status, \
                                 in any case, where NNNN is a four-digit file name such as 2067";
 
 /// The hint of the older course version, which has no `Store`.
-pub const CDHT_COMMAND_HINT: &str = "the commands are request NNNN and quit, \
+pub const CDHT_COMMAND_HINT: &str = "the commands are request NNNN, status and quit, \
                                      in any case, where NNNN is a four-digit file name such as 2012";
 
 /// A command typed by the user.
@@ -23,6 +23,8 @@ pub enum Command {
     Quit,
     Store(FileName),
     Request(FileName),
+    /// Not a command of the course: prints the peer's view of the ring.
+    Status,
 }
 
 /// Why a typed line is not a command; its `Display` is the whole hint.
@@ -88,6 +90,7 @@ pub fn parse_command_of(course: Wording, line: &str) -> Result<Option<Command>, 
         "quit" if arguments.is_empty() => Ok(Some(Command::Quit)),
         "store" if course == Wording::P2p => file_command("Store", Command::Store),
         "request" => file_command(request, Command::Request),
+        "status" if arguments.is_empty() => Ok(Some(Command::Status)),
         "help" | "?" => Err(CommandError::Help { hint }),
         _ => Err(CommandError::Unknown {
             line: line.trim().chars().take(60).collect(),

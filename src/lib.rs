@@ -7,6 +7,7 @@
 //! [`node`] owns the sockets, threads and timers, turns what happens into
 //! events and carries out the actions. See `ARCHITECTURE.md` for the map.
 
+pub mod checker;
 pub mod command;
 pub mod config;
 pub mod files;

@@ -87,6 +87,16 @@ impl FromStr for FileName {
     }
 }
 
+/// How a peer keeps one of the ring's files in its directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Held {
+    /// `NNNN.pdf`: the course's stored file, at the responsible peer.
+    Stored,
+    /// `replica_NNNN.pdf`: a copy kept for the responsible peer before it,
+    /// by a peer that looks after the ring's files (`--replicas`).
+    Replica,
+}
+
 /// Why a piece of text is not a file name of the ring.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BadFileName;

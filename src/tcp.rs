@@ -428,15 +428,25 @@ fn hold_watch(
 /// there is none. Blocking: the event loop calls it from a thread of its
 /// own.
 pub fn request(address: SocketAddr, request: &Request) -> Result<Reply, NoAnswer> {
+    request_within(address, request, EXCHANGE_TIMEOUT)
+}
+
+/// [`request`], waiting at most `timeout` for the connection and then for
+/// the reply.
+pub fn request_within(
+    address: SocketAddr,
+    request: &Request,
+    timeout: Duration,
+) -> Result<Reply, NoAnswer> {
     let stream =
-        TcpStream::connect_timeout(&address, CONNECT_TIMEOUT).map_err(|error| {
+        TcpStream::connect_timeout(&address, CONNECT_TIMEOUT.min(timeout)).map_err(|error| {
             match error.kind() {
                 io::ErrorKind::ConnectionRefused => NoAnswer::Refused,
                 _ => NoAnswer::Silent,
             }
         })?;
     let silent = |_| NoAnswer::Silent;
-    set_timeouts(&stream, Some(EXCHANGE_TIMEOUT)).map_err(silent)?;
+    set_timeouts(&stream, Some(timeout)).map_err(silent)?;
     let mut writer = stream.try_clone().map_err(silent)?;
     write_line(&mut writer, &request.to_bytes()).map_err(silent)?;
     let line = read_line(&mut BufReader::new(stream))

@@ -26,6 +26,7 @@ pub const USAGE: &str = "\
 Usage:
   p2p init <PEER> <FIRST_SUCCESSOR> <SECOND_SUCCESSOR> <PING_INTERVAL> [options]
   p2p join <PEER> <KNOWN_PEER> <PING_INTERVAL> [options]
+  p2p ring [--base-port <N>] [--from <PEER>] [--svg <FILE>] [--watch]
   p2p --help | --version
 
 Peers are identities 0-255; PING_INTERVAL is in seconds (decimals allowed, e.g. 0.2).
@@ -47,7 +48,9 @@ Options:
                     copy (implied by --replicas 2 or more); both need a --dir of
                     each peer's own
 
-Commands typed on standard input: Quit, Store NNNN, Request NNNN";
+`p2p ring` shows a running ring and checks it (see p2p ring --help).
+
+Commands typed on standard input: Quit, Store NNNN, Request NNNN, Status";
 
 /// The default base port of the course.
 pub const DEFAULT_BASE_PORT: u16 = 12000;

@@ -203,6 +203,10 @@ field_words!(Purpose {
     Replica => "replica",
 });
 field_words!(RefuseReason { Duplicate => "duplicate", NoPlace => "no-place" });
+mod status;
+
+pub use status::{FilePolicy, HELD_PAGE, Page, Standing, View};
+
 field_words!(ErrorReason {
     Malformed => "malformed",
     Unexpected => "unexpected",
@@ -236,8 +240,10 @@ fn role_of(verb: &str) -> Option<Role> {
     match verb {
         "PING" | "PONG" => Some(Role::Datagram),
         "JOIN" | "WELCOME" | "REFUSE" | "CHANGE" | "LEAVE" | "QUERY" | "WATCH" | "STORE"
-        | "REQUEST" | "FETCH" | "OFFER" | "NOTFOUND" => Some(Role::Request),
-        "OK" | "READY" | "NEIGHBOURS" | "LEAVING" | "ERROR" => Some(Role::Reply),
+        | "REQUEST" | "FETCH" | "OFFER" | "NOTFOUND" | "STATUS" | "HOLDINGS" => Some(Role::Request),
+        "OK" | "READY" | "HAVE" | "NEIGHBOURS" | "LEAVING" | "VIEW" | "HELD" | "ERROR" => {
+            Some(Role::Reply)
+        }
         _ => None,
     }
 }
@@ -383,7 +389,7 @@ impl<'a> Words<'a> {
 
 /// The verb as a `'static` string, for errors that outlive the line.
 fn known_verb(verb: &str) -> &'static str {
-    const VERBS: [&str; 19] = [
+    const VERBS: [&str; 24] = [
         "PING",
         "PONG",
         "JOIN",
@@ -398,10 +404,15 @@ fn known_verb(verb: &str) -> &'static str {
         "FETCH",
         "OFFER",
         "NOTFOUND",
+        "STATUS",
+        "HOLDINGS",
         "OK",
         "READY",
+        "HAVE",
         "NEIGHBOURS",
         "LEAVING",
+        "VIEW",
+        "HELD",
         "ERROR",
     ];
     VERBS.into_iter().find(|&v| v == verb).unwrap_or("?")
@@ -470,14 +481,58 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// The next field, as a peer, or `None` for `-`, the word for "no peer
-    /// known".
-    pub fn optional_peer(&mut self, field: &'static str) -> Result<Option<PeerId>, ParseError> {
+    /// Fields of a verb that takes `fixed` fields and then a list of 0 to
+    /// `most` more, read with [`Fields::rest`].
+    pub fn up_to(
+        verb: &'static str,
+        fields: &'a [&'a str],
+        fixed: usize,
+        most: usize,
+    ) -> Result<Self, ParseError> {
+        if !(fixed..=fixed + most).contains(&fields.len()) {
+            return Err(ParseError::WrongFieldCount {
+                verb,
+                expected: FieldCount::Between(fixed, fixed + most),
+                found: fields.len(),
+            });
+        }
+        Ok(Fields {
+            verb,
+            remaining: fields.iter(),
+        })
+    }
+
+    /// The error for a field of this verb whose value does not fit.
+    pub fn bad(&self, field: &'static str, value: String) -> ParseError {
+        ParseError::BadField {
+            verb: self.verb,
+            field,
+            value: value.chars().take(20).collect(),
+        }
+    }
+
+    /// The next field, as a `T`, or `None` for `-`, the word for "none".
+    pub fn optional<T: FromStr>(&mut self, field: &'static str) -> Result<Option<T>, ParseError> {
         if self.remaining.as_slice().first() == Some(&"-") {
             self.remaining.next();
             return Ok(None);
         }
         self.next(field).map(Some)
+    }
+
+    /// Every remaining field, as a `T` each.
+    pub fn rest<T: FromStr>(&mut self, field: &'static str) -> Result<Vec<T>, ParseError> {
+        let mut values = Vec::new();
+        while self.remaining.len() > 0 {
+            values.push(self.next(field)?);
+        }
+        Ok(values)
+    }
+
+    /// The next field, as a peer, or `None` for `-`, the word for "no peer
+    /// known".
+    pub fn optional_peer(&mut self, field: &'static str) -> Result<Option<PeerId>, ParseError> {
+        self.optional(field)
     }
 
     /// Every remaining field, as a list of peers. A list never names the

@@ -3,8 +3,8 @@
 
 use std::fmt;
 
-use super::{ErrorReason, Fields, ParseError, Role, Words, write_peers};
-use crate::ring::PeerId;
+use super::{ErrorReason, Fields, HELD_PAGE, Page, ParseError, Role, View, Words, write_peers};
+use crate::ring::{FileName, PeerId};
 
 /// A reply to a request, sent over TCP on the request's connection.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,13 @@ pub enum Reply {
     /// `LEAVING <successor>...`: the answer to `QUERY` from a peer that is
     /// leaving the ring: the successors that take its place.
     Leaving { successors: Vec<PeerId> },
+    /// `VIEW <peer> <standing> <interval-ms> <successor-count> <copies>
+    /// <stay|follow> <successors> <predecessors>`: the answer to `STATUS`;
+    /// see [`View`].
+    View(View),
+    /// `HELD <more|end> <file>...`: the answer to `HOLDINGS`: up to
+    /// [`HELD_PAGE`] files in ascending order, and whether more follow.
+    Held { page: Page, files: Vec<FileName> },
     /// `ERROR <reason>`: the request could not be handled.
     Error { reason: ErrorReason },
 }
@@ -73,6 +80,19 @@ impl Reply {
                     successors: f.peers("successor")?,
                 })
             }
+            "VIEW" => {
+                let mut f = Fields::exactly("VIEW", fields, 8)?;
+                Ok(Reply::View(View::from_fields(&mut f)?))
+            }
+            "HELD" => {
+                let mut f = Fields::up_to("HELD", fields, 1, HELD_PAGE)?;
+                let page = f.next("more|end")?;
+                let files: Vec<FileName> = f.rest("file")?;
+                if !files.windows(2).all(|pair| pair[0] < pair[1]) {
+                    return Err(f.bad("file", "not in ascending order".to_string()));
+                }
+                Ok(Reply::Held { page, files })
+            }
             "ERROR" => {
                 let mut f = Fields::exactly("ERROR", fields, 1)?;
                 Ok(Reply::Error {
@@ -110,6 +130,11 @@ impl fmt::Display for Reply {
                 f.write_str("LEAVING")?;
                 write_peers(f, successors)
             }
+            Reply::View(view) => write!(f, "VIEW {view}"),
+            Reply::Held { page, files } => {
+                write!(f, "HELD {page}")?;
+                files.iter().try_for_each(|file| write!(f, " {file}"))
+            }
             Reply::Error { reason } => write!(f, "ERROR {reason}"),
         }
     }
@@ -118,12 +143,54 @@ impl fmt::Display for Reply {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::message::{FilePolicy, Standing};
+    use std::time::Duration;
 
     fn examples() -> Vec<(Reply, &'static str)> {
         vec![
             (Reply::Ok, "OK"),
             (Reply::Ready { port: 40_123 }, "READY 40123"),
             (Reply::Have, "HAVE"),
+            (
+                Reply::View(View {
+                    peer: PeerId(8),
+                    standing: Standing::Member,
+                    ping_interval: Duration::from_millis(5000),
+                    successor_count: 3,
+                    copies: 2,
+                    files: FilePolicy::Follow,
+                    successors: vec![PeerId(9), PeerId(14), PeerId(19)],
+                    predecessors: vec![Some(PeerId(5)), None, Some(PeerId(2))],
+                }),
+                "VIEW 8 member 5000 3 2 follow 9,14,19 5,-,2",
+            ),
+            (
+                Reply::View(View {
+                    peer: PeerId(15),
+                    standing: Standing::Joining,
+                    ping_interval: Duration::from_millis(200),
+                    successor_count: 2,
+                    copies: 1,
+                    files: FilePolicy::Stay,
+                    successors: vec![],
+                    predecessors: vec![],
+                }),
+                "VIEW 15 joining 200 2 1 stay - -",
+            ),
+            (
+                Reply::Held {
+                    page: Page::End,
+                    files: vec![],
+                },
+                "HELD end",
+            ),
+            (
+                Reply::Held {
+                    page: Page::More,
+                    files: vec![file(2012), file(2067)],
+                },
+                "HELD more 2012 2067",
+            ),
             (
                 Reply::Neighbours {
                     predecessor: Some(PeerId(8)),
@@ -190,6 +257,36 @@ mod tests {
             assert_eq!(Reply::parse(line), Ok(reply.clone()), "{line}");
             assert_eq!(Reply::from_bytes(&reply.to_bytes()), Ok(reply));
         }
+    }
+
+    fn file(number: u16) -> FileName {
+        FileName::parse(&format!("{number:04}")).expect("a file name")
+    }
+
+    #[test]
+    fn bad_views_and_pages_are_refused() {
+        for line in [
+            "VIEW 8 member 5000 2 1 stay 9,9 5",
+            "VIEW 8 member 5000 2 1 stay 9,14,19 5",
+            "VIEW 8 member 5000 0 1 stay - -",
+            "VIEW 8 member 5000 2 1 stay 9,14 5,-",
+            "VIEW 8 member 5000 2 1 stay 9, 5",
+            "VIEW 8 resting 5000 2 1 stay 9 5",
+            "VIEW 8 member 5000 2 1 keep 9 5",
+            "VIEW 8 member 5000 2 1 stay 9,+14 5",
+            "HELD end 2067 2012",
+            "HELD maybe",
+            "HELD more 206",
+        ] {
+            assert!(Reply::parse(line).is_err(), "{line}");
+        }
+        let page: Vec<String> = (0..=32).map(|n| format!("{n:04}")).collect();
+        let line = format!("HELD more {}", page.join(" "));
+        assert!(line.len() < crate::message::MAX_LINE_LEN);
+        assert!(matches!(
+            Reply::parse(&line),
+            Err(ParseError::WrongFieldCount { verb: "HELD", .. })
+        ));
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use super::{Fields, ParseError, Purpose, RefuseReason, Role, Target, Words, write_peers};
-use crate::ring::{FileName, PeerId};
+use crate::ring::{FileName, Held, PeerId};
 
 /// A request, sent over TCP.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,6 +75,13 @@ pub enum Request {
     /// `NOTFOUND <file> <from>`, to the requester: `from` is responsible for
     /// `file` but does not have it.
     NotFound { file: FileName, from: PeerId },
+    /// `STATUS`: what is your view of the ring? Answered with
+    /// [`Reply::View`](super::Reply::View). Anyone may ask; `p2p ring` does.
+    Status,
+    /// `HOLDINGS <stored|replica> <after>`: which of the ring's files do you
+    /// keep under this name, after `after` (`-` for the first)? Answered
+    /// with [`Reply::Held`](super::Reply::Held), one page at a time.
+    Holdings { held: Held, after: Option<FileName> },
 }
 
 impl Request {
@@ -179,6 +186,17 @@ impl Request {
                     from: f.next("from")?,
                 })
             }
+            "STATUS" => {
+                Fields::exactly("STATUS", fields, 0)?;
+                Ok(Request::Status)
+            }
+            "HOLDINGS" => {
+                let mut f = Fields::exactly("HOLDINGS", fields, 2)?;
+                Ok(Request::Holdings {
+                    held: f.next("stored|replica")?,
+                    after: f.optional("after")?,
+                })
+            }
             _ => Err(words.not_a(Role::Request)),
         }
     }
@@ -234,6 +252,11 @@ impl fmt::Display for Request {
                 purpose,
             } => write!(f, "OFFER {file} {from} {size} {purpose}"),
             Request::NotFound { file, from } => write!(f, "NOTFOUND {file} {from}"),
+            Request::Status => f.write_str("STATUS"),
+            Request::Holdings { held, after } => match after {
+                Some(file) => write!(f, "HOLDINGS {held} {file}"),
+                None => write!(f, "HOLDINGS {held} -"),
+            },
         }
     }
 }
@@ -369,6 +392,21 @@ mod tests {
                 },
                 "NOTFOUND 4103 8",
             ),
+            (Request::Status, "STATUS"),
+            (
+                Request::Holdings {
+                    held: Held::Stored,
+                    after: None,
+                },
+                "HOLDINGS stored -",
+            ),
+            (
+                Request::Holdings {
+                    held: Held::Replica,
+                    after: Some(file("0042")),
+                },
+                "HOLDINGS replica 0042",
+            ),
         ]
     }
 
@@ -384,6 +422,22 @@ mod tests {
     #[test]
     fn bad_requests_are_named() {
         let cases: Vec<(&[u8], ParseError)> = vec![
+            (
+                b"STATUS 4",
+                ParseError::WrongFieldCount {
+                    verb: "STATUS",
+                    expected: FieldCount::Exactly(0),
+                    found: 1,
+                },
+            ),
+            (
+                b"HOLDINGS copies -",
+                ParseError::BadField {
+                    verb: "HOLDINGS",
+                    field: "stored|replica",
+                    value: "copies".into(),
+                },
+            ),
             (
                 b"REFUSE maybe",
                 ParseError::BadField {

@@ -8,6 +8,7 @@
 //! more arm in each match, never a second copy of the decisions.
 
 use crate::message::Ordinal;
+use crate::message::{Standing, View};
 use crate::ring::{FileName, PeerId};
 
 /// A line a peer prints, with the values it mentions: the reference's lines,
@@ -128,6 +129,15 @@ pub enum Line {
         file: FileName,
         from: PeerId,
     },
+
+    // Ours, printed only when `Status` is typed.
+    /// The peer's view of the ring and the ring's files it holds, in a few
+    /// printed lines.
+    Status {
+        view: View,
+        stored: Vec<FileName>,
+        replicas: Vec<FileName>,
+    },
 }
 
 /// Why a file was handed over.
@@ -159,10 +169,56 @@ impl Wording {
     /// two where the version says one thing in two sentences.
     pub fn render(self, line: &Line) -> Vec<String> {
         match self {
-            Wording::P2p => render_p2p(line).into_iter().collect(),
+            Wording::P2p => render_p2p(line),
             Wording::Cdht => render_cdht(line),
         }
     }
+}
+
+/// The answer to `Status`, the same in both versions: what the peer is
+/// doing, its neighbours by position, and the files it holds.
+fn render_status(view: &View, stored: &[FileName], replicas: &[FileName]) -> Vec<String> {
+    let standing = match view.standing {
+        Standing::Member => "is a member of the ring",
+        Standing::Joining => "is waiting to be placed in the ring",
+        Standing::Leaving => "is leaving the ring",
+    };
+    let by_position = |peers: &[Option<PeerId>]| {
+        if peers.is_empty() {
+            return "none known".to_string();
+        }
+        let named: Vec<String> = peers
+            .iter()
+            .enumerate()
+            .map(|(index, peer)| {
+                let position = Ordinal::from_index(index).map_or("next", Ordinal::word);
+                match peer {
+                    Some(peer) => format!("{position} Peer {peer}"),
+                    None => format!("{position} unknown"),
+                }
+            })
+            .collect();
+        named.join(", ")
+    };
+    let files = |files: &[FileName]| {
+        if files.is_empty() {
+            return "none".to_string();
+        }
+        let names: Vec<String> = files.iter().map(FileName::to_string).collect();
+        names.join(" ")
+    };
+    let successors: Vec<Option<PeerId>> = view.successors.iter().copied().map(Some).collect();
+    vec![
+        format!(
+            "Peer {} {standing}, pinging every {} s",
+            view.peer,
+            view.ping_interval.as_secs_f64()
+        ),
+        format!("Successors: {}", by_position(&successors)),
+        format!("Predecessors: {}", by_position(&view.predecessors)),
+        format!("Files stored here: {}", files(stored)),
+        format!("Replicas kept here: {}", files(replicas)),
+    ]
 }
 
 /// The older version's wording. Lines it has no words for (joins, stores,
@@ -204,7 +260,7 @@ fn render_cdht(line: &Line) -> Vec<String> {
         Line::FileNotFound { file, peer } => one(format!(
             "File {file} was not found: peer {peer}, which is responsible for it, does not have it."
         )),
-        other => render_p2p(other).into_iter().collect(),
+        other => render_p2p(other),
     }
 }
 
@@ -212,8 +268,8 @@ fn render_cdht(line: &Line) -> Vec<String> {
 /// ellipsis characters, which we print as nine ASCII dots.
 const CDHT_DOTS: &str = ".........";
 
-fn render_p2p(line: &Line) -> Option<String> {
-    Some(match line {
+fn render_p2p(line: &Line) -> Vec<String> {
+    vec![match line {
         Line::PingRequestsSent { to } => match to.as_slice() {
             [one] => format!("Ping request sent to Peer {one}"),
             many => format!("Ping requests sent to Peers {}", list_in_words(many)),
@@ -242,7 +298,7 @@ fn render_p2p(line: &Line) -> Option<String> {
         Line::FileNotStoredHere { file } => {
             format!("Request for File {file} has been received, but the file is not stored here")
         }
-        Line::RequestForwarded => return None,
+        Line::RequestForwarded => return Vec::new(),
         Line::FileStoredHere { file } => format!("File {file} is stored here"),
         Line::SendingFile { file, to } => format!("Sending file {file} to Peer {to}"),
         Line::FileSent => "The file has been sent".to_string(),
@@ -273,7 +329,12 @@ fn render_p2p(line: &Line) -> Option<String> {
         Line::ReplicaReceived { file, from } => {
             format!("Received a replica of File {file} from Peer {from}")
         }
-    })
+        Line::Status {
+            view,
+            stored,
+            replicas,
+        } => return render_status(view, stored, replicas),
+    }]
 }
 
 /// `4 and 5`, `4, 5 and 8`: a list of peers as an English sentence has it.

@@ -548,7 +548,12 @@ impl Peer {
                 self.depart(leaving, &claimed, now, out);
                 Reply::Ok
             }
-            Ok(Reply::Neighbours { .. }) | Ok(Reply::Error { .. }) => {
+            Ok(
+                Reply::Neighbours { .. }
+                | Reply::View(_)
+                | Reply::Held { .. }
+                | Reply::Error { .. },
+            ) => {
                 warn(
                     out,
                     Kind::Unexpected,

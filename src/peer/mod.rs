@@ -19,7 +19,9 @@
 //!   refill the list, their answers, and the answer to `QUERY`;
 //! - [`routing`]: stores, requests and the files they move;
 //! - [`pings`]: the peer's side of the successor list (what a ping or a
-//!   verdict makes it do).
+//!   verdict makes it do);
+//! - [`status`]: the peer's answer to "what do you see?", for `p2p ring`
+//!   and the `Status` command.
 //!
 //! `handle` only dispatches to them. Time is handled the same way for every
 //! part: each says what it has due next and when ([`Peer::next_deadline`]
@@ -37,6 +39,7 @@ mod placement;
 mod predecessors;
 mod routing;
 mod stabilize;
+mod status;
 mod successors;
 
 #[cfg(test)]
@@ -559,6 +562,10 @@ impl Peer {
                 ok(out);
                 self.on_not_found(file, from, now, out);
             }
+            Request::Status => self.answer_status(connection, now, out),
+            Request::Holdings { held, after } => {
+                self.answer_holdings(held, after, connection, now, out)
+            }
             // The TCP edge holds watch connections itself; one that reached
             // the state machine is a mistake, answered as one.
             Request::Watch { from } => {
@@ -630,6 +637,7 @@ impl Peer {
             Command::Quit => self.quit(now, out),
             Command::Store(file) => self.store_typed(file, now, out),
             Command::Request(file) => self.request_typed(file, now, out),
+            Command::Status => self.print_status(now, out),
         }
     }
 

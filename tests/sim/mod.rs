@@ -16,6 +16,7 @@
 //! - [`rng`]: the seeded generator;
 //! - [`network`]: latency, loss, duplication, partitions;
 //! - [`files`]: the peers' directories;
+//! - [`census`]: the checker's verdict (`p2p ring`) on the settled ring;
 //! - [`copies`]: the ring's files and their copies, in the replica
 //!   scenarios;
 //! - [`faults`]: what a scenario does to the ring;
@@ -31,6 +32,7 @@
 
 #![allow(dead_code)]
 
+pub mod census;
 pub mod copies;
 pub mod faults;
 pub mod files;

@@ -32,6 +32,7 @@ use p2p::peer::{
 };
 use p2p::ring::{FileName, PeerId};
 
+use super::census::{self, Rules};
 use super::copies::{
     CopyFigures, Leaver, Newcomer, PLACEMENT_POLL, Repair, RingFile, ideal_holders,
 };
@@ -1643,6 +1644,26 @@ impl World {
         }
     }
 
+    /// Runs the checker's verdict on the live peers; each problem it finds
+    /// is a violation (the first few, then a count).
+    fn check_census(&mut self, rules: Rules) {
+        let now = self.instant();
+        let live = self
+            .slots
+            .iter()
+            .filter(|slot| slot.process == Process::Running && slot.member)
+            .filter_map(|slot| slot.peer.as_ref());
+        let problems = census::problems(live, now, rules);
+        for problem in problems.iter().take(3) {
+            let what = format!("checker ({rules:?}): {problem}");
+            self.monitor.violate(self.now, what);
+        }
+        if problems.len() > 3 {
+            let what = format!("checker: and {} more problems", problems.len() - 3);
+            self.monitor.violate(self.now, what);
+        }
+    }
+
     fn check_detection(&mut self, index: usize) {
         let detection = self.monitor.detections[index].clone();
         if detection.declared_after.is_some() || detection.overtaken {
@@ -1694,6 +1715,7 @@ impl World {
             return;
         }
         self.settled = true;
+        self.check_census(Rules::Shape);
         if self.plan.probes.is_empty() {
             // Nothing to type: the run ends once the placement deadline,
             // if any, has been checked.
@@ -2131,6 +2153,7 @@ impl World {
         if self.convergence_failed || self.plan.killed_share.is_some() {
             return;
         }
+        self.check_census(Rules::ShapeAndFiles);
         let gaps: Vec<String> = self
             .ring_files
             .iter()

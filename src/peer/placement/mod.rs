@@ -151,6 +151,12 @@ impl Placement {
     pub fn is_handing_over(&self) -> bool {
         self.leaving.is_some()
     }
+
+    /// Whether `file`'s `NNNN.pdf` here came through the ring (and is not
+    /// the user's own).
+    pub fn is_ring_file(&self, file: FileName) -> bool {
+        self.ring_files.contains(&file)
+    }
 }
 
 impl Peer {

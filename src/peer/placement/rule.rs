@@ -6,17 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::message::Purpose;
 use crate::output::HandoverReason;
+pub use crate::ring::Held;
 use crate::ring::{FileName, PeerId, is_in_arc};
-
-/// How a file is kept in a peer's directory, when the peer looks after the
-/// ring's files.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Held {
-    /// `NNNN.pdf`: the course's stored file, at the responsible peer.
-    Stored,
-    /// `replica_NNNN.pdf`: a copy kept for the responsible peer before it.
-    Replica,
-}
 
 /// One thing the round decided to do about a file.
 #[derive(Clone, Debug, PartialEq, Eq)]

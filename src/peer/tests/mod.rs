@@ -11,6 +11,7 @@ mod leaving;
 mod pings;
 mod placement;
 mod repair;
+mod status;
 
 use crate::ring::PeerId;
 
