@@ -141,16 +141,17 @@ mod tests {
     }
 
     #[test]
-    fn the_older_version_has_request_and_quit_only() {
+    fn the_older_version_has_request_status_and_quit_only() {
         let cdht = |line| parse_command_of(Wording::Cdht, line);
         assert_eq!(
             cdht("request 2012"),
             Ok(Some(Command::Request(file("2012"))))
         );
         assert_eq!(cdht("quit"), Ok(Some(Command::Quit)));
+        assert_eq!(cdht("Status"), Ok(Some(Command::Status)));
         let error = cdht("store 2012").unwrap_err();
         assert!(
-            error.to_string().contains("request NNNN and quit"),
+            error.to_string().contains("request NNNN, status and quit"),
             "{error}"
         );
     }
@@ -163,7 +164,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            cdht.starts_with("the commands are request NNNN and quit"),
+            cdht.starts_with("the commands are request NNNN, status and quit"),
             "{cdht}"
         );
     }
@@ -173,5 +174,7 @@ mod tests {
         let error = parse_command("Hello there").unwrap_err();
         assert!(error.to_string().contains("the commands are Quit"));
         assert!(parse_command("Quit now").is_err());
+        assert_eq!(parse_command(" STATUS "), Ok(Some(Command::Status)));
+        assert!(parse_command("Status 4").is_err());
     }
 }
