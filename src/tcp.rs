@@ -439,11 +439,9 @@ pub fn request_within(
     timeout: Duration,
 ) -> Result<Reply, NoAnswer> {
     let stream =
-        TcpStream::connect_timeout(&address, CONNECT_TIMEOUT.min(timeout)).map_err(|error| {
-            match error.kind() {
-                io::ErrorKind::ConnectionRefused => NoAnswer::Refused,
-                _ => NoAnswer::Silent,
-            }
+        connect(address, CONNECT_TIMEOUT.min(timeout)).map_err(|error| match error.kind() {
+            io::ErrorKind::ConnectionRefused => NoAnswer::Refused,
+            _ => NoAnswer::Silent,
         })?;
     let silent = |_| NoAnswer::Silent;
     set_timeouts(&stream, Some(timeout)).map_err(silent)?;
@@ -453,6 +451,25 @@ pub fn request_within(
         .map_err(silent)?
         .ok_or(NoAnswer::Silent)?;
     Reply::from_bytes(&line).map_err(|_| NoAnswer::Silent)
+}
+
+/// Opens a connection to `address`, and calls a connection to itself a
+/// refusal.
+///
+/// When nothing listens on a local port that lies in the range the system
+/// picks outgoing ports from, the system may pick that very port for the
+/// connection, which then reaches itself (a TCP "simultaneous open") and
+/// reads back what it writes. The port is closed all the same, so that is
+/// what the caller is told.
+pub(crate) fn connect(address: SocketAddr, timeout: Duration) -> io::Result<TcpStream> {
+    let stream = TcpStream::connect_timeout(&address, timeout)?;
+    if stream.local_addr()? == stream.peer_addr()? {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "the connection reached itself: nothing listens on the port",
+        ));
+    }
+    Ok(stream)
 }
 
 pub(crate) fn set_timeouts(stream: &TcpStream, timeout: Option<Duration>) -> io::Result<()> {

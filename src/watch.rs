@@ -26,7 +26,7 @@ use crate::inbox::Inbox;
 use crate::message::{Reply, Request};
 use crate::peer::Event;
 use crate::ring::PeerId;
-use crate::tcp::{CONNECT_TIMEOUT, SMALL_STACK, read_line, set_timeouts, write_line};
+use crate::tcp::{CONNECT_TIMEOUT, SMALL_STACK, connect, read_line, set_timeouts, write_line};
 
 /// The time between two attempts to open a watch after a refusal, so that a
 /// successor that is not running yet costs at most a connection attempt a
@@ -125,7 +125,7 @@ fn watch_forever(me: PeerId, peer: PeerId, address: SocketAddr, shared: &Shared,
             return;
         }
         let attempted_at = Instant::now();
-        let refused = match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+        let refused = match connect(address, CONNECT_TIMEOUT) {
             Err(error) => error.kind() == io::ErrorKind::ConnectionRefused,
             Ok(stream) => match open_watch(me, stream, shared) {
                 Some(reader) => {
@@ -170,7 +170,7 @@ fn watch_again(me: PeerId, address: SocketAddr, shared: &Shared) -> bool {
         if shared.is_stopped() {
             return false;
         }
-        match TcpStream::connect_timeout(&address, CONNECT_TIMEOUT) {
+        match connect(address, CONNECT_TIMEOUT) {
             Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => return true,
             Err(_) => {}
             Ok(stream) => {
