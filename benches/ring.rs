@@ -9,14 +9,16 @@
 //!    intervals, next to the bounds that follow from the detection rules
 //!    (`BY_PINGS` and `AFTER_PORT_CLOSED` in `src/peer/liveness.rs`);
 //! 2. how long a newcomer takes to be accepted into a running ring;
-//! 3. what an idle peer costs: resident memory, threads and CPU time.
+//! 3. what an idle peer costs: resident memory, threads and CPU time;
+//! 4. how long `p2p ring` takes to survey and judge the ring, settled and
+//!    with one peer frozen.
 //!
 //! It asserts nothing about speed: it measures and prints. It panics only
 //! when a run goes wrong (a line never appears within a generous deadline),
 //! and the harness then shows what every peer printed.
 //!
 //! `cargo bench --bench ring -- detection` runs only the first section;
-//! the others are `join` and `idle`. `benches/stress.rs` measures the same
+//! the others are `join`, `idle` and `checker`. `benches/stress.rs` measures the same
 //! ring under load, floods and two failures at once.
 //!
 //! Each trial has a ring of its own, and the trials of one row run at the
@@ -71,7 +73,10 @@ const TRIALS: u32 = 10;
 
 /// The sections, in the order they run; name some after `--` to run only
 /// those (see `support::rings::Sections`).
-const SECTIONS: [&str; 3] = ["detection", "join", "idle"];
+const SECTIONS: [&str; 4] = ["detection", "join", "idle", "checker"];
+
+/// Surveys per figure of the checker section.
+const SURVEYS: u32 = 20;
 
 fn main() {
     let Some(sections) = Sections::from_args() else {
@@ -90,6 +95,9 @@ fn main() {
     }
     if sections.wants("idle") {
         print_idle_cost();
+    }
+    if sections.wants("checker") {
+        print_checker();
     }
     println!();
     println!("total run time: {:.0} s", started.elapsed().as_secs_f64());
@@ -344,6 +352,59 @@ fn join_trial() -> Duration {
     let accepted = "Join request has been accepted";
     let accepted_at = time_of_line(&ring, NEWCOMER, 0, accepted, generous(JOIN_INTERVAL));
     accepted_at.saturating_duration_since(spawned_at)
+}
+
+// ----- 4. The checker -----
+
+fn print_checker() {
+    print_heading(&[
+        "4. p2p ring: milliseconds for one survey of the teaching ring at interval 1 s (every"
+            .to_string(),
+        "port of the range asked, each peer's view and files read, the verdict printed), on a"
+            .to_string(),
+        format!("settled ring and with peer {VICTIM} frozen (kill -STOP); {SURVEYS} surveys each."),
+    ]);
+    let mut ring = start_ring(JOIN_INTERVAL);
+    wait_until_settled(&ring, JOIN_INTERVAL, 2);
+    println!(
+        "{:<10} {:>8} {:>8} {:>8} {:>8}",
+        "ring", "surveys", "median", "best", "worst"
+    );
+    print_surveys("settled", &ring, 0);
+    ring.freeze(VICTIM);
+    print_surveys("frozen", &ring, 1);
+    ring.thaw(VICTIM);
+}
+
+/// Times `SURVEYS` runs of `p2p ring` and prints a row; each run must end
+/// with `expected_status`.
+fn print_surveys(label: &str, ring: &Ring, expected_status: i32) {
+    let base_port = ring.base_port().to_string();
+    let trials: Vec<Duration> = (0..SURVEYS)
+        .map(|_| {
+            let started = Instant::now();
+            let output = std::process::Command::new(env!("CARGO_BIN_EXE_p2p"))
+                .args(["ring", "--base-port", &base_port])
+                .output()
+                .expect("p2p ring runs");
+            let took = started.elapsed();
+            assert_eq!(
+                output.status.code(),
+                Some(expected_status),
+                "{}",
+                String::from_utf8_lossy(&output.stdout)
+            );
+            took
+        })
+        .collect();
+    let best = trials.iter().copied().min().unwrap_or_default();
+    println!(
+        "{label:<10} {:>8} {:>8.1} {:>8.1} {:>8.1}",
+        trials.len(),
+        millis(median(&trials)),
+        millis(best),
+        millis(worst(&trials)),
+    );
 }
 
 // ----- 3. The cost of an idle peer -----
