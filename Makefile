@@ -22,6 +22,12 @@ DROP ?= 0.1
 TERM_UI ?= auto
 TMUX_LAYOUT ?= windows
 PEER_ARGS ?=
+# QUIET_PINGS=1: the peers print no ping lines (their logs keep them).
+QUIET_PINGS ?=
+# Where the rings' logs and directories go (scripts/ring.sh: run/ when empty).
+RUN_DIR ?=
+# `make ring`: more options for `p2p ring`, e.g. RING_ARGS='--svg ring.svg'.
+RING_ARGS ?=
 
 # The peer binary. Set P2P to run another binary (a debug build, a stub):
 # then nothing is built. CDHT does the same for COURSE=2019.
@@ -57,9 +63,9 @@ SIM_ARGS = --seeds $(SEEDS) --peers $(PEERS) $(if $(strip $(SEED)),--seed $(SEED
 # Passed to scripts/ring.sh through the environment, so that values with
 # spaces or quotes arrive untouched.
 export RING INTERVAL BASE_PORT TERM_UI TMUX_LAYOUT PEER_ARGS P2P PEER KNOWN CMD
-export COURSE CDHT MSS DROP
+export COURSE CDHT MSS DROP QUIET_PINGS RUN_DIR
 
-# `make stop` and `make status` act on one ring when BASE_PORT was given
+# `make stop`, `make status` and `make timeline` act on one ring when BASE_PORT was given
 # (on the command line or in the environment), or COURSE=2019 was (its
 # ring, on 50000 unless BASE_PORT says otherwise), otherwise on every ring.
 ifneq ($(filter command line environment environment override,$(origin BASE_PORT)),)
@@ -78,16 +84,20 @@ export BASE_PORT_GIVEN
 
 RING_SH := scripts/ring.sh
 
-.PHONY: help build run-ring join send kill stop status test bench sim clean
+.PHONY: help build run-ring join send kill stop status timeline ring test bench sim clean
 
 help:
 	@echo 'make run-ring   start the ring RING (default: 2 4 5 8 9 14 19) on BASE_PORT (default 12000)'
 	@echo "                with INTERVAL (default 5; the course's is INTERVAL=30), in tmux, xterms or"
-	@echo '                the background (TERM_UI=auto|tmux|xterm|background)'
+	@echo '                the background (TERM_UI=auto|tmux|xterm|background); QUIET_PINGS=1: the'
+	@echo '                peers print no ping lines (their logs, run/BASE_PORT/peer-N.log, keep them)'
 	@echo "make send PEER=8 CMD='Store 2067'   type a command into a peer"
 	@echo 'make join PEER=15 KNOWN=4           add a peer to the running ring'
 	@echo 'make kill PEER=5                    kill a peer abruptly'
 	@echo 'make status     which peers of which rings are running'
+	@echo "make timeline   every peer's log in time order, without the pings (or only BASE_PORT=N)"
+	@echo "make ring       check the running ring with p2p ring: its peers, successors and files,"
+	@echo '                and whether it is consistent (RING_ARGS: more options, e.g. --svg ring.svg)'
 	@echo 'make stop       stop every ring under run/ (or only BASE_PORT=N)'
 	@echo 'make test       cargo fmt --check, clippy -D warnings, cargo test'
 	@echo 'make bench      failure detection, joins, idle cost, the transfer, and the ring under'
@@ -122,6 +132,13 @@ stop:
 
 status:
 	@$(RING_SH) status $(SELECTED_RING)
+
+timeline:
+	@$(RING_SH) timeline $(SELECTED_RING)
+
+# p2p checks a cdht ring too: both speak the same protocol.
+ring: build
+	@$(RING_SH) ring $(RING_ARGS)
 
 test:
 	$(CARGO) fmt --check

@@ -2,7 +2,7 @@
 # ring.sh: start, watch, type into and stop a lab ring of p2p (or cdht) peers.
 #
 # Usually called through the Makefile (make run-ring, send, join, kill, stop,
-# status), which passes its variables in the environment:
+# status, timeline, ring), which passes its variables in the environment:
 #
 #   RING         peers of the initial ring, any order   (default "2 4 5 8 9 14 19")
 #   INTERVAL     ping interval in seconds                (default 5; the course uses 30)
@@ -11,7 +11,9 @@
 #   TMUX_LAYOUT  windows | tiled                         (default windows)
 #   P2P          the peer binary                         (default target/release/p2p)
 #   PEER_ARGS    extra options for every peer, e.g. "--mss 500 --drop 0.1 --seed 7"
+#   QUIET_PINGS  1: the peers print no ping lines (--quiet-pings; the logs keep them)
 #   COURSE       p2p | 2019                              (default p2p)
+#   RUN_DIR      where the rings' files live              (default run/ of the repository)
 #
 # COURSE=2019 runs the 2019 course's program, cdht, instead:
 #   RING         default "1 3 4 5 8 10 12 15" (the demo ring); BASE_PORT default 50000
@@ -21,9 +23,17 @@
 # BASE_PORT --dir run/BASE_PORT/peer-N PEER_ARGS'; the peer responsible for
 # file 2012 (peer 1 of the demo ring) starts with 2012.pdf. cdht has no join.
 #
+# Every peer also gets --log run/BASE_PORT/peer-N.log (a timestamped copy of
+# its output) and --echo-commands (each command it reads shows in its window
+# and log as '> Store 2067'), and runs with P2P_LAUNCHED_BY=make in its
+# environment, so that its hints name make's settings (BASE_PORT=).
+#
 # Everything about ring BASE_PORT lives in run/BASE_PORT/:
 #   state          mode, tmux session, ring and interval of the running ring
-#   peer-N.log     the peer's stdout and stderr
+#   peer-N.log     the peer's stdout and stderr, each line after its UTC time
+#                  of day (HH:MM:SS.mmm), written by the peer itself (--log)
+#   peer-N.err     the peer's standard error as it is: an error the peer
+#                  writes before its log is open (a bad PEER_ARGS) is here
 #   peer-N/        the peer's data directory (--dir)
 #   peer-N.in      a FIFO that the peer reads as its standard input
 #   peer-N.pid     the peer's process id, written by the peer's launcher
@@ -36,7 +46,15 @@ set -euo pipefail
 
 SCRIPT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")
 ROOT=$(cd "$(dirname "$SCRIPT")/.." && pwd)
-RUN_ROOT=$ROOT/run
+RUN_ROOT=${RUN_DIR:-$ROOT/run}
+case $RUN_ROOT in
+    /*) ;;
+    *) RUN_ROOT=$PWD/$RUN_ROOT ;;
+esac
+
+# Tells every peer started from here that make's settings are the user's
+# words (see the top of this script).
+export P2P_LAUNCHED_BY=make
 
 DEFAULT_RING="2 4 5 8 9 14 19"
 DEFAULT_BASE_PORT=12000
@@ -71,9 +89,11 @@ Usage:
   ring.sh kill PEER               kill PEER abruptly (SIGKILL), as a crash would
   ring.sh stop [BASE_PORT]        stop that ring, or every ring under run/
   ring.sh status [BASE_PORT]      show which peers of which rings are running
+  ring.sh timeline [BASE_PORT]    every peer's log in time order, without the pings
+  ring.sh ring [ARGS...]          run 'p2p ring --base-port BASE_PORT ARGS...' on the ring
 Settings come from the environment: RING, INTERVAL, BASE_PORT, TERM_UI,
-TMUX_LAYOUT, P2P, PEER_ARGS, and COURSE=2019 with CDHT, MSS, DROP (see the
-top of this script). COURSE=2019 has no join.
+TMUX_LAYOUT, P2P, PEER_ARGS, QUIET_PINGS, RUN_DIR, and COURSE=2019 with CDHT,
+MSS, DROP (see the top of this script). COURSE=2019 has no join.
 EOF
 }
 
@@ -196,11 +216,11 @@ known_rings() {
 }
 
 # Loads MODE, SESSION, RING_LAYOUT, RING_PEERS, RING_INTERVAL, RING_P2P,
-# RING_PEER_ARGS and STARTED of ring BASE_PORT, and for a cdht ring
+# RING_PEER_ARGS, RING_QUIET_PINGS and STARTED of ring BASE_PORT, and for a cdht ring
 # RING_COURSE (2019; empty for a p2p ring), RING_MSS and RING_DROP.
 load_state() {
     # shellcheck disable=SC2034 # RING_P2P is only a record of what ran
-    MODE='' SESSION='' TMUX_SOCKET='' RING_LAYOUT='' RING_PEERS='' RING_INTERVAL='' RING_P2P='' RING_PEER_ARGS='' STARTED=''
+    MODE='' SESSION='' TMUX_SOCKET='' RING_LAYOUT='' RING_PEERS='' RING_INTERVAL='' RING_P2P='' RING_PEER_ARGS='' RING_QUIET_PINGS='' STARTED=''
     # shellcheck disable=SC2034 # RING_MSS and RING_DROP are records too
     RING_COURSE='' RING_MSS='' RING_DROP=''
     local f
@@ -236,10 +256,11 @@ shquote() {
     printf "'%s'" "$(printf '%s' "$1" | sed "s/'/'\\\\''/g")"
 }
 
-# The absolute path of the p2p binary (of cdht with COURSE=2019).
+# The absolute path of the peer binary: p2p, or cdht with COURSE=2019;
+# 'resolve_p2p p2p' is always p2p's.
 resolve_p2p() {
-    local p=${P2P:-$ROOT/target/release/p2p} var=P2P
-    if [ "$COURSE" = 2019 ]; then
+    local p=${P2P:-$ROOT/target/release/p2p} var=P2P program=${1:-$COURSE}
+    if [ "$program" = 2019 ]; then
         p=${CDHT:-$ROOT/target/release/cdht} var=CDHT
     fi
     case $p in
@@ -305,18 +326,29 @@ write_sample() {
 }
 
 # ---- SAMPLE FILES: the files that the ring's peers hold when it starts. ----
-# Peer 8 holds 2067.pdf and 4103.pdf. For now they are generated stand-ins
-# (see write_sample); when the real sample files are added to the
-# repository, copy them in here instead. Everything else in this script only
-# creates empty data directories.
+# One peer holds 2067.pdf and 4103.pdf (see sample_holder). For now they are
+# generated stand-ins (see write_sample); when the real sample files are
+# added to the repository, copy them in here instead. Everything else in
+# this script only creates empty data directories.
 seed_peer_dir() {
-    local n=$1 dir=$2
-    case $n in
-        8)
-            write_sample "$dir/2067.pdf" 20 # 5 KiB and a bit: a few segments
-            write_sample "$dir/4103.pdf" 80 # 20 KiB and a bit: many segments
-            ;;
-    esac
+    local dir=$1
+    write_sample "$dir/2067.pdf" 20 # 5 KiB and a bit: a few segments
+    write_sample "$dir/4103.pdf" 80 # 20 KiB and a bit: many segments
+}
+
+# The peer of the sorted ring PEERS... that starts with the sample files, and
+# that the hints name for 'make send PEER=N CMD='Store 2067'': peer 8, as in
+# the course, or in a ring without 8 its fourth peer (its first, in a ring of
+# three), so that the command the hint shows always finds its file.
+sample_holder() {
+    local n
+    for n in "$@"; do
+        if [ "$n" = 8 ]; then
+            printf '8'
+            return
+        fi
+    done
+    if [ $# -gt 3 ]; then printf '%s' "$4"; else printf '%s' "$1"; fi
 }
 
 # COURSE=2019: the peer of the sorted ring PEERS... that holds file 2012 (its
@@ -331,6 +363,100 @@ holder_2012() {
         fi
     done
     printf '%s' "$1"
+}
+
+# --- free ports -----------------------------------------------------------------
+
+# The ports among PORTS... that a socket of this machine holds, one line
+# each: 'UDP 12008' for a UDP socket bound to it, 'TCP 12008' for a TCP
+# socket listening on it, on any address (a peer binds 127.0.0.1, which a
+# socket on 0.0.0.0 or :: blocks too). Read from /proc/net on Linux, or
+# from ss elsewhere; with neither, nothing is found, and a taken port shows
+# only when its peer fails to start.
+taken_ports() {
+    local want='' port
+    for port in "$@"; do want="$want $(printf '%04X' "$port")"; done
+    if [ -r /proc/net/udp ]; then
+        # A line of /proc/net/{udp,tcp}[6]: 'sl local_address rem_address st ...',
+        # the local port in hex after the last colon of local_address, and
+        # for TCP the state 0A: listening.
+        awk -v want="$want" '
+            BEGIN { n = split(want, list, " "); for (i = 1; i <= n; i++) wanted[list[i]] = 1 }
+            FNR == 1 { proto = (FILENAME ~ /udp/) ? "UDP" : "TCP"; next }
+            {
+                port = $2; sub(/.*:/, "", port)
+                if (!(port in wanted) || (proto == "TCP" && $4 != "0A")) next
+                if (!seen[proto port]++) print proto, port
+            }' /proc/net/udp /proc/net/udp6 /proc/net/tcp /proc/net/tcp6 2>/dev/null |
+            while read -r proto port; do printf '%s %s\n' "$proto" "$((16#$port))"; done
+    elif command -v ss >/dev/null 2>&1; then
+        ss -Hlnu 2>/dev/null | awk '{ print "UDP", $4 }'
+        ss -Hlnt 2>/dev/null | awk '{ print "TCP", $4 }'
+    fi | while read -r proto port; do
+        port=${port##*:}
+        for want in "$@"; do
+            if [ "$port" = "$want" ]; then printf '%s %s\n' "$proto" "$port"; fi
+        done
+    done | sort -u -k2,2n -k1,1
+}
+
+# A base port on which every port of the ring PEERS... is free: the first
+# of 13000, 14000, ... 32000, then 2000 ... 11000 (below the range from
+# which Linux picks the ports of outgoing connections), other than
+# BASE_PORT itself. Fails when there is none.
+free_base_port() {
+    local bp=$1 candidate n
+    shift
+    local -a ports
+    for candidate in $(seq 13000 1000 32000) $(seq 2000 1000 11000); do
+        [ "$candidate" = "$bp" ] && continue
+        ports=()
+        for n in "$@"; do ports+=("$((candidate + n))"); done
+        if [ -z "$(taken_ports "${ports[@]}")" ]; then
+            printf '%s' "$candidate"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Refuses, in one line, to start the ring PEERS... on BASE_PORT when some
+# program (often another student's ring) holds one of its ports, before any
+# peer starts: peers beside a foreign ring would ping it and mix with it.
+check_ports_free() {
+    local bp=$1 n port proto taken first='' others=0 peer='' suggestion how
+    local COURSE_VAR=''
+    [ "$COURSE" = p2p ] || COURSE_VAR=' COURSE=2019'
+    shift
+    local -a ports
+    for n in "$@"; do ports+=("$((bp + n))"); done
+    taken=$(taken_ports "${ports[@]}")
+    [ -n "$taken" ] || return 0
+    while read -r proto port; do
+        if [ -z "$first" ]; then
+            first=$port
+            peer=$((port - bp))
+        elif [ "$port" != "$first" ]; then
+            others=$((others + 1))
+        fi
+    done <<<"$taken"
+    # 'UDP and TCP', or the one protocol in use.
+    proto=''
+    grep -qx "UDP $first" <<<"$taken" && proto=UDP
+    grep -qx "TCP $first" <<<"$taken" && proto="${proto:+$proto and }TCP"
+    case $others in
+        0) others='' ;;
+        1) others=', as is 1 more port of the ring' ;;
+        *) others=", as are $others more ports of the ring" ;;
+    esac
+    if suggestion=$(free_base_port "$bp" "$@"); then
+        how="make run-ring${COURSE_VAR:-} BASE_PORT=$suggestion"
+        [ -n "${MAKELEVEL:-}" ] || how="BASE_PORT=$suggestion${COURSE_VAR:-} scripts/ring.sh start"
+        suggestion="; start the ring on a free base port instead, e.g. $how"
+    else
+        suggestion="; no base port from 2000 to 32000 has all of this ring's ports free"
+    fi
+    die "port $first of peer $peer is in use ($proto) by another program, perhaps another ring$others, so no peer was started$suggestion"
 }
 
 # --- starting peers -----------------------------------------------------------
@@ -351,14 +477,26 @@ spawn_detached() {
     fi
 }
 
+# The options every peer of ring BASE_PORT gets from this script, for peer
+# N, into the array LAB_ARGS: its log, the echo of its commands and, with
+# QUIET_PINGS=1, no ping lines.
+lab_args() {
+    local bp=$1 n=$2
+    LAB_ARGS=(--log "$(ring_dir "$bp")/peer-$n.log" --echo-commands)
+    case ${QUIET_PINGS:-} in
+        '' | 0) ;;
+        1) LAB_ARGS+=(--quiet-pings) ;;
+        *) die "QUIET_PINGS must be 1 (no ping lines) or empty, not '$QUIET_PINGS'" ;;
+    esac
+}
+
 # Starts peer N of ring BASE_PORT in MODE with the p2p arguments ARGS...
 start_peer() {
     local bp=$1 n=$2 mode=$3
     shift 3
-    local dir fifo log pidfile cmd word
+    local dir fifo pidfile cmd word
     dir=$(ring_dir "$bp")
     fifo=$dir/peer-$n.in
-    log=$dir/peer-$n.log
     pidfile=$dir/peer-$n.pid
     rm -f "$pidfile" "$dir/peer-$n.term.pid"
     [ -p "$fifo" ] || mkfifo "$fifo"
@@ -367,8 +505,10 @@ start_peer() {
     case $mode in
         background)
             # Standard input is the FIFO opened read-write, so the peer holds
-            # a writer itself and never reads end-of-file.
-            spawn_detached "$pidfile" "$@" 0<>"$fifo" >>"$log" 2>&1
+            # a writer itself and never reads end-of-file. Its output is in
+            # its log (--log); only standard error is kept as it is, for an
+            # error written before the log is open.
+            spawn_detached "$pidfile" "$@" 0<>"$fifo" >/dev/null 2>>"$dir/peer-$n.err"
             ;;
         tmux)
             cmd="exec bash $(shquote "$SCRIPT") _pane $bp $n"
@@ -412,6 +552,28 @@ first_window_name() {
     if [ "$TMUX_LAYOUT" = tiled ]; then echo "Ring $1"; else echo "Peer $2"; fi
 }
 
+# What peer N of ring BASE_PORT said before it stopped, indented: its
+# errors, or else the end of its standard error, or else of its log.
+why_not_running() {
+    local dir err log
+    dir=$(ring_dir "$1")
+    err=$dir/peer-$2.err
+    log=$dir/peer-$2.log
+    if grep -Eq '^[a-z0-9]+: error: ' "$err" 2>/dev/null; then
+        printf '%s says:\n' "$(rel "$err")"
+        grep -E -m 3 '^[a-z0-9]+: error: ' "$err"
+    elif [ -s "$err" ]; then
+        printf 'the end of %s:\n' "$(rel "$err")"
+        tail -n 5 "$err"
+    elif [ -s "$log" ]; then
+        printf 'the end of %s:\n' "$(rel "$log")"
+        tail -n 5 "$log"
+    else
+        printf 'it wrote nothing (%s is empty)\n' "$(rel "$log")"
+        return
+    fi | sed '2,$s/^/    /'
+}
+
 # Waits until each of the peers has written its pid file, then a moment
 # more, and reports the peers that are not running (a busy port, a bad
 # argument). Returns 1 when one is missing.
@@ -432,18 +594,10 @@ check_started() {
         fi
     done
     [ -z "$failed" ] && return 0
-    for n in $failed; do
-        # cdht prints its usage after a command-line error: show the error.
-        if [ "$COURSE" = 2019 ] && grep -q '^cdht: error: ' "$(ring_dir "$bp")/peer-$n.log" 2>/dev/null; then
-            printf 'ring.sh: peer %s is not running; %s says:\n' "$n" \
-                "$(rel "$(ring_dir "$bp")/peer-$n.log")" >&2
-            grep -m 1 '^cdht: error: ' "$(ring_dir "$bp")/peer-$n.log" | sed 's/^/    /' >&2 || true
-            continue
-        fi
-        printf 'ring.sh: peer %s is not running; the end of %s:\n' "$n" \
-            "$(rel "$(ring_dir "$bp")/peer-$n.log")" >&2
-        tail -n 5 "$(ring_dir "$bp")/peer-$n.log" 2>/dev/null | sed 's/^/    /' >&2 || true
-    done
+    # One peer's reason: the others usually fail the same way.
+    read -r n others <<<"$failed"
+    printf 'ring.sh: peer %s is not running%s; %s\n' "$n" "${others:+ (nor are $others)}" \
+        "$(why_not_running "$bp" "$n")" >&2
     return 1
 }
 
@@ -476,13 +630,16 @@ how_to_watch() {
             ;;
         xterm) note "  watch: one xterm per peer, titled 'Peer N'" ;;
     esac
-    note "  logs:  tail -f $(rel "$(ring_dir "$bp")")/peer-*.log"
+    note "  logs:  tail -f $(rel "$(ring_dir "$bp")")/peer-*.log   (each line after its UTC time)"
+    note "         make timeline$bpvar: every peer's lines in time order, without the pings"
     case $MODE in
         background) note "  type:  make send PEER=$n CMD=$cmd$bpvar" ;;
         *) note "  type:  in the peer's window, or make send PEER=$n CMD=$cmd$bpvar" ;;
     esac
     if [ "$COURSE" = 2019 ]; then
         note "         (peer $holder holds 2012.pdf; CMD=quit: the peer leaves; make kill PEER=N$bpvar: it dies)"
+    else
+        note "         (peer $n starts with 2067.pdf and 4103.pdf)"
     fi
     note "  stop:  make stop$bpvar"
 }
@@ -498,6 +655,7 @@ write_state() {
         printf 'RING_INTERVAL=%s\n' "$(shquote "$RING_INTERVAL")"
         printf 'RING_P2P=%s\n' "$(shquote "$P2P_BIN")"
         printf 'RING_PEER_ARGS=%s\n' "$(shquote "${PEER_ARGS:-}")"
+        printf 'RING_QUIET_PINGS=%s\n' "$(shquote "${QUIET_PINGS:-}")"
         printf 'STARTED=%s\n' "$(shquote "$(date '+%Y-%m-%d %H:%M:%S')")"
         if [ "$COURSE" = 2019 ]; then
             printf 'RING_COURSE=2019\n'
@@ -537,6 +695,15 @@ cmd_start() {
     read -r -a ring <<<"$(printf '%s' "$peers" | tr '\n' ' ')"
     count=${#ring[@]}
     RING_PEERS="${ring[*]}"
+    # Each peer is told its first and second successors, two peers other
+    # than itself.
+    if [ "$count" -lt 3 ]; then
+        local peers_word=peers
+        [ "$count" -gt 1 ] || peers_word=peer
+        die "RING='${RING:-}' has $count $peers_word, but a ring needs at least 3: each peer starts with two successors other than itself (e.g. RING='2 4 5')"
+    fi
+    lab_args "$bp" "${ring[0]}"
+    check_ports_free "$bp" "${ring[@]}"
 
     SESSION=p2p-$bp
     [ "$COURSE" = p2p ] || SESSION=cdht-$bp
@@ -552,35 +719,44 @@ cmd_start() {
     dir=$(ring_dir "$bp")
     rm -rf "$dir"
     mkdir -p "$dir"
-    for n in "${ring[@]}"; do
-        mkdir -p "$dir/peer-$n"
-        [ "$COURSE" = 2019 ] || seed_peer_dir "$n" "$dir/peer-$n"
-    done
+    for n in "${ring[@]}"; do mkdir -p "$dir/peer-$n"; done
     if [ "$COURSE" = 2019 ]; then
         # 2012.pdf at the peer responsible for it (peer 1 of the demo ring);
         # 10 KiB and a bit: a few dozen segments at MSS 400.
         holder=$(holder_2012 "${ring[@]}")
         write_sample "$dir/peer-$holder/2012.pdf" 40
+    else
+        holder=$(sample_holder "${ring[@]}")
+        seed_peer_dir "$dir/peer-$holder"
     fi
     write_state "$bp"
 
+    # From the first peer on, an interrupted start stops what it started.
+    trap 'stop_ring "$bp" >/dev/null; exit 130' INT TERM
     for ((i = 0; i < count; i++)); do
         n=${ring[i]}
         s1=${ring[(i + 1) % count]}
         s2=${ring[(i + 2) % count]}
+        lab_args "$bp" "$n"
         if [ "$COURSE" = 2019 ]; then
             # shellcheck disable=SC2086
             start_peer "$bp" "$n" "$MODE" "$P2P_BIN" "$n" "$s1" "$s2" "$MSS" "$DROP" \
-                --ping-interval "$RING_INTERVAL" --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+                --ping-interval "$RING_INTERVAL" --base-port "$bp" --dir "$dir/peer-$n" \
+                "${LAB_ARGS[@]}" ${PEER_ARGS:-}
         else
             # shellcheck disable=SC2086
             start_peer "$bp" "$n" "$MODE" "$P2P_BIN" init "$n" "$s1" "$s2" "$RING_INTERVAL" \
-                --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+                --base-port "$bp" --dir "$dir/peer-$n" "${LAB_ARGS[@]}" ${PEER_ARGS:-}
         fi
     done
 
-    local ok=0
-    check_started "$bp" "${ring[@]}" || ok=1
+    # A ring with a peer missing is not the ring that was asked for: stop
+    # the others rather than leave part of it running.
+    if ! check_started "$bp" "${ring[@]}"; then
+        stop_ring "$bp" >/dev/null
+        die "stopped the ring, so that no part of it runs; its logs stay in $(rel "$dir")/"
+    fi
+    trap - INT TERM
     if [ "$COURSE" = 2019 ]; then
         # The demo requests 2012 at peer 8; on another ring, at a peer that
         # does not hold it.
@@ -592,11 +768,10 @@ cmd_start() {
         [ -n "$requester" ] || requester=$holder
         note "Ring on base port $bp: cdht peers $RING_PEERS, MSS $MSS, drop $DROP, ping interval $RING_INTERVAL s, $MODE mode."
         how_to_watch "$bp" "$requester" "$holder"
-        return "$ok"
+        return 0
     fi
     note "Ring on base port $bp: peers $RING_PEERS, ping interval $RING_INTERVAL s, $MODE mode."
-    how_to_watch "$bp" "${ring[$((count > 3 ? 3 : 0))]}"
-    return "$ok"
+    how_to_watch "$bp" "$holder"
 }
 
 cmd_join() {
@@ -619,6 +794,7 @@ cmd_join() {
     # The newcomer looks like the ring's peers: same layout, interval, options.
     TMUX_LAYOUT=${RING_LAYOUT:-windows}
     PEER_ARGS=${PEER_ARGS:-$RING_PEER_ARGS}
+    QUIET_PINGS=${QUIET_PINGS:-$RING_QUIET_PINGS}
     if peer_pid "$bp" "$n" >/dev/null; then
         die "peer $n already runs in ring $bp"
     fi
@@ -628,9 +804,10 @@ cmd_join() {
     P2P_BIN=$(resolve_p2p)
     dir=$(ring_dir "$bp")
     mkdir -p "$dir/peer-$n"
+    lab_args "$bp" "$n"
     # shellcheck disable=SC2086
     start_peer "$bp" "$n" "$MODE" "$P2P_BIN" join "$n" "$known" "$RING_INTERVAL" \
-        --base-port "$bp" --dir "$dir/peer-$n" ${PEER_ARGS:-}
+        --base-port "$bp" --dir "$dir/peer-$n" "${LAB_ARGS[@]}" ${PEER_ARGS:-}
     check_started "$bp" "$n" || return 1
     note "Peer $n joins ring $bp through peer $known ($MODE mode); its log: $(rel "$dir/peer-$n.log")"
 }
@@ -668,8 +845,14 @@ cmd_send() {
         die "peer $n of ring $bp is not running$(running_rings_hint)"
     fi
     # Opened read-write, the FIFO never blocks the sender; the line waits in
-    # the pipe until the peer reads it.
+    # the pipe until the peer reads it. The peer shows it too, as '> ...'
+    # (--echo-commands).
     printf '%s\n' "$*" 1<>"$fifo"
+    if [ "$bp" = "$(default_base_port)" ]; then
+        note "Sent '$*' to peer $n"
+    else
+        note "Sent '$*' to peer $n of ring $bp"
+    fi
 }
 
 running_rings_hint() {
@@ -783,12 +966,73 @@ cmd_status() {
     [ -n "$any" ] || note "No ring is running."
 }
 
+# --- the ring's story and its shape ------------------------------------------------
+
+# The peers that have a log in ring directory DIR, in numeric order.
+logged_peers() {
+    local f n
+    for f in "$1"/peer-*.log; do
+        [ -e "$f" ] || continue
+        n=${f##*/peer-}
+        n=${n%.log}
+        case $n in '' | *[!0-9]*) continue ;; esac
+        printf '%s\n' "$n"
+    done | sort -n
+}
+
+# Prints every line of every peer's log of ring BASE_PORT (or of the ring
+# send and kill would pick), merged in time order, each after its peer,
+# without the ping lines. The logs are those the peers write with --log:
+# each line begins with its UTC time of day, HH:MM:SS.mmm, which sorts as
+# text (a ring that runs across midnight UTC sorts its later lines first).
+cmd_timeline() {
+    local bp=${1:-} dir f n found=''
+    [ -n "$bp" ] || bp=$(pick_ring)
+    check_base_port "$bp"
+    dir=$(ring_dir "$bp")
+    for f in "$dir"/peer-*.log; do
+        if [ -s "$f" ]; then found=yes; fi
+    done
+    [ -n "$found" ] ||
+        die "no peer logs in $(rel "$dir")/: start a ring with make run-ring, or give the BASE_PORT of one"
+    # In the peers' order, so that lines of the same millisecond do too.
+    for n in $(logged_peers "$dir"); do
+        f=$dir/peer-$n.log
+        # The ping lines are matched by their fixed words, as
+        # src/output/lines.rs words them: p2p's three, and cdht's two
+        # (cdht prints no line for the pings it sends).
+        awk -v peer="$n" '
+            !/^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9][0-9][0-9] / { next }
+            {
+                text = substr($0, 14)
+                if (text ~ /^Ping requests? sent to Peers? /) next
+                if (text ~ /^Ping request message received from Peer /) next
+                if (text ~ /^Ping response received from Peer /) next
+                if (text ~ /^A ping (request|response) message was received from Peer /) next
+                printf "%s peer %-3s %s\n", $1, peer, text
+            }' "$f"
+    done | LC_ALL=C sort -s -k1,1
+}
+
+# Runs the ring checker, 'p2p ring --base-port BASE_PORT ARGS...', on ring
+# BASE_PORT (or on the ring send and kill would pick). A cdht ring speaks
+# the same protocol, so p2p checks it too. Its exit code is the checker's:
+# 0 when the ring is consistent.
+cmd_ring() {
+    local bp p2p
+    bp=$(pick_ring)
+    check_base_port "$bp"
+    p2p=$(resolve_p2p p2p)
+    exec "$p2p" ring --base-port "$bp" "$@"
+}
+
 # --- inside a tmux window or an xterm ---------------------------------------------
 
 # Runs one peer in a terminal: the peer reads the FIFO, a background cat copies
-# the keyboard into the FIFO, and the peer's output goes to the terminal and to
-# its log. Ctrl-C stops the peer (as in the course); the window then stays
-# until Enter is pressed.
+# the keyboard into the FIFO, and the peer's output goes to the terminal; the
+# peer writes its log itself (--log), and its standard error is also kept in
+# peer-N.err, for an error written before the log is open. Ctrl-C stops the
+# peer (as in the course); the window then stays until Enter is pressed.
 cmd_pane() {
     local bp=$1 n=$2 dir fifo log status
     shift 2
@@ -796,13 +1040,13 @@ cmd_pane() {
     fifo=$dir/peer-$n.in
     log=$dir/peer-$n.log
     if load_state "$bp" && [ "$RING_COURSE" = 2019 ]; then
-        printf 'Peer %s of ring %s (cdht): type request NNNN or quit (output also in %s)\n' \
+        printf 'Peer %s of ring %s (cdht): type request NNNN or quit (timestamped log: %s)\n' \
             "$n" "$bp" "$(rel "$log")"
     else
-        printf 'Peer %s of ring %s: type Quit, Store NNNN or Request NNNN (output also in %s)\n' \
+        printf 'Peer %s of ring %s: type Quit, Store NNNN or Request NNNN (timestamped log: %s)\n' \
             "$n" "$bp" "$(rel "$log")"
     fi
-    exec 3<&0
+    exec 3<&0 4>&2
     cat <&3 1<>"$fifo" &
     local keyboard=$!
     # A handler (not an ignore) for SIGINT: the shell survives Ctrl-C to say
@@ -810,11 +1054,12 @@ cmd_pane() {
     trap 'true' INT
     set +e
     # (The outer 2>/dev/null only silences the shell's own "Killed" notice;
-    # the peer's stderr goes with its stdout.)
+    # the peer's stderr reaches the terminal through fd 4.)
     {
-        { echo "$BASHPID" >"$dir/peer-$n.pid" && exec "$@"; } 0<>"$fifo" 2>&1 | tee -ai "$log"
+        (echo "$BASHPID" >"$dir/peer-$n.pid" && exec "$@") 0<>"$fifo" \
+            2> >(tee -ai "$dir/peer-$n.err" >&4)
     } 2>/dev/null
-    status=${PIPESTATUS[0]}
+    status=$?
     kill "$keyboard" 2>/dev/null
     if [ "$status" -gt 128 ]; then
         printf '\nPeer %s was stopped by signal %s. Press Enter to close.\n' "$n" "$((status - 128))"
@@ -836,6 +1081,8 @@ main() {
         kill) cmd_kill "$@" ;;
         stop) cmd_stop "$@" ;;
         status) cmd_status "$@" ;;
+        timeline) cmd_timeline "$@" ;;
+        ring) cmd_ring "$@" ;;
         _pane) cmd_pane "$@" ;;
         -h | --help | help) usage ;;
         *)

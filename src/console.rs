@@ -9,7 +9,7 @@ use std::thread;
 
 use crate::command::parse_command_of;
 use crate::inbox::Inbox;
-use crate::output::{Kind, Wording, report};
+use crate::output::{Kind, Wording, echo_command, report};
 use crate::peer::Event;
 
 /// The longest line read as one command; a longer one is read in pieces,
@@ -36,7 +36,9 @@ pub fn spawn_stdin_reader(inbox: Inbox, course: Wording) -> std::io::Result<()> 
                     Ok(0) | Err(_) => return,
                     Ok(_) => {}
                 }
-                match parse_command_of(course, &String::from_utf8_lossy(&line)) {
+                let text = String::from_utf8_lossy(&line);
+                echo_command(&text);
+                match parse_command_of(course, &text) {
                     Ok(Some(command)) => {
                         if !inbox.event(Event::Typed(command)) {
                             return;

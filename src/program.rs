@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use crate::config::{Invocation, UsageError};
 use crate::files;
 use crate::node::{self, EXIT_FLUSH};
-use crate::output::{flush_diagnostics, set_program_name, write_diagnostic};
+use crate::output::{flush_streams, set_program_name, set_up_streams, write_diagnostic};
 
 /// One of the programs: its name, its usage text and its command line.
 pub struct Program {
@@ -62,12 +62,19 @@ pub fn run(program: Program) -> ExitCode {
         }
         Invocation::Run(config) => config,
     };
+    // From here on every line also goes to the --log file, if there is one,
+    // so that a failure to start is in the log too.
+    if let Err(error) = set_up_streams(&config.streams) {
+        write_diagnostic(format_args!("error: {error}"));
+        return ExitCode::from(2);
+    }
     // A peer that looks after the ring's files needs a directory of its
     // own; a shared one is a bad `--dir` for that mode, said in one line.
     if config.looks_after_files()
         && let Err(error) = files::claim_directory(&config.dir, config.peer)
     {
         write_diagnostic(format_args!("error: {error}"));
+        flush_streams(EXIT_FLUSH);
         return ExitCode::from(2);
     }
     let code = match node::run(&config) {
@@ -78,7 +85,7 @@ pub fn run(program: Program) -> ExitCode {
         }
     };
     // The peer's last diagnostics (why a join failed, say) must reach
-    // standard error before the process ends.
-    flush_diagnostics(EXIT_FLUSH);
+    // standard error and the log before the process ends.
+    flush_streams(EXIT_FLUSH);
     code
 }

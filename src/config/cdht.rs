@@ -32,6 +32,11 @@ Options:
   --fixed-timeout <SECONDS>
                     retransmit after this fixed time instead of estimating it
   --successors <R>  keep and ping the first R successors, 2 to 8 (default 2)
+  --log <FILE>      append a copy of every line of output, each after its UTC
+                    time of day (HH:MM:SS.mmm), to FILE
+  --quiet-pings     print no ping lines (they still go to the --log file)
+  --echo-commands   write each line read on standard input back on standard
+                    error as \"> line\" before handling it
 
 Commands typed on standard input: request NNNN, quit";
 
@@ -48,21 +53,24 @@ pub const CDHT_BASE_PORT: u16 = 50000;
 pub const CDHT_PING_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The options of `cdht`, without their leading `--`.
-const CDHT_OPTIONS: [&str; 6] = [
+const CDHT_OPTIONS: [&str; 9] = [
     "ping-interval",
     "base-port",
     "dir",
     "seed",
     "fixed-timeout",
     "successors",
+    "log",
+    "quiet-pings",
+    "echo-commands",
 ];
 
 /// An option `cdht` does not have, as it was typed (`--mss`, `-x`).
 fn unknown_cdht_option(typed: &str) -> UsageError {
     UsageError::new(format!(
         "unknown option {typed}; the options are --ping-interval, --base-port, --dir, --seed, \
-         --fixed-timeout and --successors (the MSS and the drop probability are the fourth and \
-         fifth arguments)"
+         --fixed-timeout, --successors, --log, --quiet-pings and --echo-commands (the MSS and \
+         the drop probability are the fourth and fifth arguments)"
     ))
 }
 

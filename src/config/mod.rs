@@ -18,7 +18,7 @@ mod cdht;
 pub use cdht::{CDHT_BASE_PORT, CDHT_PING_INTERVAL, CDHT_USAGE, parse_cdht_args};
 
 use crate::message::MAX_SEGMENT_HEADER_LEN;
-use crate::output::Wording;
+use crate::output::{StreamOptions, Wording};
 use crate::ring::{MAX_SUCCESSORS, MIN_SUCCESSORS, PeerId};
 
 /// The usage text shown by `--help`.
@@ -47,6 +47,11 @@ Options:
   --handover        hand files over when a peer joins or quits, even with one
                     copy (implied by --replicas 2 or more); both need a --dir of
                     each peer's own
+  --log <FILE>      append a copy of every line of output, each after its UTC
+                    time of day (HH:MM:SS.mmm), to FILE
+  --quiet-pings     print no ping lines (they still go to the --log file)
+  --echo-commands   write each line read on standard input back on standard
+                    error as \"> line\" before handling it
 
 `p2p ring` shows a running ring and checks it (see p2p ring --help).
 
@@ -110,6 +115,9 @@ pub struct Config {
     /// The course version whose lines and commands the peer speaks: `p2p`
     /// or the older `cdht`.
     pub wording: Wording,
+    /// The log, hidden pings and echoed commands (`--log`, `--quiet-pings`,
+    /// `--echo-commands`).
+    pub streams: StreamOptions,
 }
 
 impl Config {
@@ -130,6 +138,7 @@ impl Config {
             replicas: 1,
             handover: false,
             wording: Wording::P2p,
+            streams: StreamOptions::default(),
         }
     }
 
@@ -321,7 +330,7 @@ fn help_or_version(args: &[String]) -> Option<Invocation> {
 }
 
 /// The names of the options, without their leading `--`.
-const OPTIONS: [&str; 9] = [
+const OPTIONS: [&str; 12] = [
     "base-port",
     "dir",
     "mss",
@@ -331,10 +340,13 @@ const OPTIONS: [&str; 9] = [
     "successors",
     "replicas",
     "handover",
+    "log",
+    "quiet-pings",
+    "echo-commands",
 ];
 
 /// The options among [`OPTIONS`] that take no value.
-const FLAGS: [&str; 1] = ["handover"];
+const FLAGS: [&str; 3] = ["handover", "quiet-pings", "echo-commands"];
 
 /// A command line cut into its positional arguments and its options.
 struct SplitArgs<'a> {
@@ -584,6 +596,14 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
                 })?;
         }
         "handover" => config.handover = true,
+        "log" => {
+            if value.is_empty() {
+                return Err(UsageError::new("--log needs a file path"));
+            }
+            config.streams.log = Some(PathBuf::from(value));
+        }
+        "quiet-pings" => config.streams.quiet_pings = true,
+        "echo-commands" => config.streams.echo_commands = true,
         _ => return Err(unknown_option(&format!("--{name}"))),
     }
     Ok(())
@@ -593,7 +613,8 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
 fn unknown_option(typed: &str) -> UsageError {
     UsageError::new(format!(
         "unknown option {typed}; the options are --base-port, --dir, --mss, --drop, --seed, \
-         --fixed-timeout, --successors, --replicas and --handover"
+         --fixed-timeout, --successors, --replicas, --handover, --log, --quiet-pings and \
+         --echo-commands"
     ))
 }
 
@@ -657,6 +678,16 @@ mod tests {
         let handover = config("init 2 4 5 1 --handover --mss 300");
         assert!(handover.handover && handover.looks_after_files());
         assert_eq!(handover.mss, 300);
+    }
+
+    #[test]
+    fn the_options_of_the_streams() {
+        assert_eq!(config("init 2 4 5 1").streams, StreamOptions::default());
+        let streams = config("init 2 4 5 1 --log peer-2.log --quiet-pings --echo-commands").streams;
+        assert_eq!(streams.log, Some(PathBuf::from("peer-2.log")));
+        assert!(streams.quiet_pings && streams.echo_commands);
+        assert!(error("init 2 4 5 1 --log").contains("--log needs a value"));
+        assert!(error("init 2 4 5 1 --quiet-pings=1").contains("takes no value"));
     }
 
     #[test]

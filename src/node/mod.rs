@@ -59,6 +59,9 @@ pub enum StartError {
         /// A newcomer's port is usually taken by a peer of the same
         /// identity, which deserves its own explanation.
         joining: bool,
+        /// Started by the lab's `make` targets, whose settings the hint
+        /// names instead of the options; see [`LAUNCHED_BY`].
+        by_make: bool,
     },
     /// Anything else the operating system refused.
     Io { doing: String, source: io::Error },
@@ -72,22 +75,27 @@ impl fmt::Display for StartError {
                 port,
                 protocol,
                 joining: true,
+                by_make,
             } => write!(
                 f,
                 "peer {peer} cannot join: its {protocol} port {port} is already in use, most \
-                 likely by a peer {peer} that is already in the ring; choose another identity \
-                 (or, if another program holds the port, another base port with --base-port <N>)"
+                 likely by a peer {peer} that is already in the ring; choose another identity{} \
+                 (or, if another program holds the port, another base port with {})",
+                if *by_make { " with PEER=<N>" } else { "" },
+                base_port_setting(*by_make)
             ),
             StartError::PortInUse {
                 peer,
                 port,
                 protocol,
                 joining: false,
+                by_make,
             } => write!(
                 f,
                 "{protocol} port {port} for peer {peer} is already in use (is a ring still \
                  running? `make stop` stops one started by `make run-ring`); pick another \
-                 base port with --base-port <N>, and peer {peer} will use port N + {peer}"
+                 base port with {}, and peer {peer} will use port N + {peer}",
+                base_port_setting(*by_make)
             ),
             StartError::Io { doing, source } => write!(f, "could not {doing}: {source}"),
         }
@@ -95,6 +103,25 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// The environment variable that says who started the peer: `make` when
+/// the lab's `make` targets did (scripts/ring.sh sets it), so that hints
+/// name make's settings, which the user typed, rather than the options.
+pub const LAUNCHED_BY: &str = "P2P_LAUNCHED_BY";
+
+fn launched_by_make() -> bool {
+    std::env::var_os(LAUNCHED_BY).is_some_and(|who| who == "make")
+}
+
+/// How the user chooses another base port, in the words of what started
+/// the peer.
+fn base_port_setting(by_make: bool) -> &'static str {
+    if by_make {
+        "make run-ring BASE_PORT=<N>"
+    } else {
+        "--base-port <N>"
+    }
+}
 
 /// How long the last lines may take to reach a slow reader when the peer
 /// exits; a reader that has stopped reading cannot hold the exit up longer.
@@ -112,6 +139,7 @@ pub fn run(config: &Config) -> Result<u8, StartError> {
                 port: address.port(),
                 protocol,
                 joining: matches!(config.start, Start::Join { .. }),
+                by_make: launched_by_make(),
             },
             _ => StartError::Io {
                 doing: format!("open {protocol} port {} for peer {peer_id}", address.port()),

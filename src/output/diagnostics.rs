@@ -109,6 +109,7 @@ fn diagnostics() -> &'static Diagnostics {
                         .unwrap_or_else(|e| e.into_inner())
                         .summaries(now)
                 })),
+                copy_to_log: true,
             },
         );
         Diagnostics { writer, limiter }
@@ -159,7 +160,16 @@ pub fn flush_diagnostics(timeout: Duration) {
 /// runs, and for the panic hook. It ignores a closed stream: `eprintln!`
 /// would panic there.
 pub fn write_diagnostic(message: fmt::Arguments<'_>) {
-    let _ = writeln!(std::io::stderr().lock(), "{}: {message}", program_name());
+    let line = format!("{}: {message}", program_name());
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+    super::copy_to_log(&line);
+}
+
+/// Queues `line` for standard error as it is, without the program's name
+/// and never summarised: the echo of a typed command (`--echo-commands`),
+/// which is the user's own words rather than the program's.
+pub(super) fn write_echo(line: String) {
+    diagnostics().writer.push(line);
 }
 
 /// `diagnose!("...", args)` writes a diagnostic line about the peer itself

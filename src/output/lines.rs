@@ -140,6 +140,20 @@ pub enum Line {
     },
 }
 
+impl Line {
+    /// Whether this is one of the ping lines of step 2 (a round sent, a
+    /// ping received, an answer received), which `--quiet-pings` keeps off
+    /// standard output.
+    pub fn is_ping(&self) -> bool {
+        matches!(
+            self,
+            Line::PingRequestsSent { .. }
+                | Line::PingRequestReceived { .. }
+                | Line::PingResponseReceived { .. }
+        )
+    }
+}
+
 /// Why a file was handed over.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HandoverReason {
@@ -622,6 +636,15 @@ mod tests {
         for (line, text) in cases {
             assert_eq!(cdht(line), text);
         }
+    }
+
+    #[test]
+    fn only_the_three_ping_lines_are_pings() {
+        assert!(Line::PingRequestsSent { to: peers(&[4, 5]) }.is_ping());
+        assert!(Line::PingRequestReceived { from: PeerId(2) }.is_ping());
+        assert!(Line::PingResponseReceived { from: PeerId(4) }.is_ping());
+        assert!(!Line::NoLongerAlive { peer: PeerId(4) }.is_ping());
+        assert!(!Line::JoinAccepted.is_ping());
     }
 
     #[test]

@@ -11,12 +11,19 @@
 //!
 //! The queue is a `Mutex` around a `VecDeque` with a `Condvar` to wake the
 //! writing thread, the way a thread pool hands out its jobs.
+//!
+//! The same kind of writer keeps the peer's log (`--log FILE`): a copy of
+//! every line of standard output and standard error, each stamped with the
+//! time it was queued, so that the logs of a whole ring can be merged in
+//! time order. A slow disk can no more stall the peer than a slow terminal.
 
 use std::collections::VecDeque;
+use std::fs::OpenOptions;
 use std::io::Write;
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// How long the writing thread waits for lines before it runs its periodic
 /// work (see [`WriterConfig::every_second`]).
@@ -42,6 +49,9 @@ pub struct WriterConfig {
     pub capacity: usize,
     pub loss: LossReport,
     pub every_second: Option<Periodic>,
+    /// Whether every line of this stream is also copied to the log, when
+    /// the peer keeps one (see [`open_log`]).
+    pub copy_to_log: bool,
 }
 
 /// The sending end of a line queue; see the module documentation.
@@ -51,6 +61,8 @@ pub struct LineWriter {
     /// Set only when no thread could be started: lines are then written by
     /// the caller itself, which is better than losing them.
     direct: Option<Arc<Mutex<Sink>>>,
+    /// Whether [`LineWriter::push`] copies each line to the log.
+    copy_to_log: bool,
 }
 
 type Sink = Box<dyn Write + Send>;
@@ -85,18 +97,24 @@ impl LineWriter {
         });
         let sink: Arc<Mutex<Sink>> = Arc::new(Mutex::new(Box::new(sink)));
         let (thread_shared, thread_sink) = (Arc::clone(&shared), Arc::clone(&sink));
+        let copy_to_log = config.copy_to_log;
         let started = thread::Builder::new()
             .name(config.name.to_string())
             .spawn(move || write_forever(&thread_shared, &thread_sink, config));
         LineWriter {
             shared,
             direct: started.is_err().then_some(sink),
+            copy_to_log,
         }
     }
 
     /// Queues one line (without its newline). Never blocks on the output
-    /// itself: a full queue loses the line and counts it.
+    /// itself: a full queue loses the line and counts it. The log's copy
+    /// is taken first, so a line lost here is still in the log.
     pub fn push(&self, line: String) {
+        if self.copy_to_log {
+            copy_to_log(&line);
+        }
         if let Some(sink) = &self.direct {
             let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
             let _ = writeln!(sink, "{line}");
@@ -193,6 +211,9 @@ fn write_forever(shared: &Shared, sink: &Mutex<Sink>, mut config: WriterConfig) 
                 LossReport::Elsewhere(report) => report(lost),
             }
         }
+        if config.copy_to_log {
+            extra.iter().for_each(|line| copy_to_log(line));
+        }
         if !batch.is_empty() || !extra.is_empty() {
             let mut sink = sink.lock().unwrap_or_else(|e| e.into_inner());
             // A closed stream (the reader has gone) is no reason to stop:
@@ -208,6 +229,69 @@ fn write_forever(shared: &Shared, sink: &Mutex<Sink>, mut config: WriterConfig) 
         drop(state);
         shared.changed.notify_all();
     }
+}
+
+/// The most lines kept waiting for the log file: those of standard output
+/// and standard error together.
+const LOG_QUEUE_CAPACITY: usize = 8192;
+
+/// The writer of the peer's log, once [`open_log`] has opened it.
+static LOG: OnceLock<LineWriter> = OnceLock::new();
+
+/// Opens `path` for appending, and from now on copies every line of the
+/// streams that ask for it ([`WriterConfig::copy_to_log`]) to it, each
+/// after the UTC time of day it was queued at. Appending, so that a
+/// peer restarted with the same log adds to its story; the first log
+/// opened stays.
+pub fn open_log(path: &Path) -> std::io::Result<()> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    let writer = LineWriter::start(
+        file,
+        WriterConfig {
+            name: "log-writer",
+            capacity: LOG_QUEUE_CAPACITY,
+            loss: LossReport::InStream { stream: "the log" },
+            every_second: None,
+            copy_to_log: false,
+        },
+    );
+    let _ = LOG.set(writer);
+    Ok(())
+}
+
+/// Queues a timestamped copy of `text` for the log, one log line for each
+/// of its lines; does nothing when the peer keeps no log. Never blocks.
+pub fn copy_to_log(text: &str) {
+    let Some(log) = LOG.get() else {
+        return;
+    };
+    let stamp = wall_clock(SystemTime::now());
+    for line in text.lines() {
+        log.push(format!("{stamp} {line}"));
+    }
+}
+
+/// Waits, for at most `timeout`, until every line queued for the log has
+/// been written. Called before the process exits.
+pub fn flush_log(timeout: Duration) {
+    if let Some(log) = LOG.get() {
+        log.flush(timeout);
+    }
+}
+
+/// The UTC time of day of `time` as `HH:MM:SS.mmm`: short enough to read,
+/// and the same clock for every peer of a ring on one machine, so that
+/// their logs merge by sorting. A clock set before 1970 reads as midnight.
+pub fn wall_clock(time: SystemTime) -> String {
+    let since_epoch = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let millis = since_epoch.as_millis() % 86_400_000;
+    format!(
+        "{:02}:{:02}:{:02}.{:03}",
+        millis / 3_600_000,
+        millis / 60_000 % 60,
+        millis / 1000 % 60,
+        millis % 1000
+    )
 }
 
 #[cfg(test)]
@@ -244,7 +328,22 @@ mod tests {
                 stream: "the test stream",
             },
             every_second: None,
+            copy_to_log: false,
         }
+    }
+
+    #[test]
+    fn the_wall_clock_is_the_utc_time_of_day_to_the_millisecond() {
+        let at = |millis: u64| wall_clock(UNIX_EPOCH + Duration::from_millis(millis));
+        assert_eq!(at(0), "00:00:00.000");
+        // 2024-01-01 13:04:05.067 UTC is 19723 days and 47045067 ms after
+        // the epoch.
+        assert_eq!(at(19_723 * 86_400_000 + 47_045_067), "13:04:05.067");
+        assert_eq!(at(86_400_000 - 1), "23:59:59.999");
+        assert_eq!(
+            wall_clock(UNIX_EPOCH - Duration::from_secs(1)),
+            "00:00:00.000"
+        );
     }
 
     #[test]
