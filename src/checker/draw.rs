@@ -20,6 +20,9 @@ const PEER_RADIUS: f64 = 250.0;
 const FILE_RADIUS: f64 = 195.0;
 const LINE_HEIGHT: f64 = 18.0;
 
+/// Peers fewer positions apart than this have their labels staggered.
+const CLOSE: u8 = 5;
+
 const OK_COLOUR: &str = "#2b6cb0";
 const FILE_COLOUR: &str = "#2f855a";
 const WRONG_COLOUR: &str = "#c53030";
@@ -33,7 +36,11 @@ fn point(position: u8, radius: f64) -> (f64, f64) {
 
 /// The whole picture, as the text of an SVG file.
 pub fn svg(base_port: u16, observed: &Observed, problems: &[Problem]) -> String {
-    let height = SIZE + LINE_HEIGHT * (problems.len() as f64 + 2.0);
+    let lines: usize = problems
+        .iter()
+        .map(|problem| wrapped(&problem.to_string()).len())
+        .sum();
+    let height = SIZE + LINE_HEIGHT * (lines as f64 + 2.0);
     let mut svg = String::new();
     let _ = writeln!(
         svg,
@@ -152,9 +159,19 @@ fn peers(svg: &mut String, observed: &Observed, problems: &[Problem]) {
         everyone.push((peer, colour));
     }
     everyone.extend(observed.silent.iter().map(|&peer| (peer, WRONG_COLOUR)));
+    everyone.sort_by_key(|&(peer, _)| peer);
+    // Neighbours a few positions apart would write their labels over each
+    // other: every other one of a close run goes further out.
+    let mut previous: Option<(u8, bool)> = None;
     for (peer, colour) in everyone {
+        let further = match previous {
+            Some((before, was_further)) if peer.0 - before < CLOSE => !was_further,
+            _ => false,
+        };
+        previous = Some((peer.0, further));
         let (x, y) = point(peer.0, PEER_RADIUS);
-        let (lx, ly) = point(peer.0, PEER_RADIUS + 20.0);
+        let label_radius = PEER_RADIUS + if further { 36.0 } else { 20.0 };
+        let (lx, ly) = point(peer.0, label_radius);
         let _ = writeln!(
             svg,
             "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"8\" fill=\"{colour}\"/>\
@@ -183,13 +200,32 @@ fn captions(svg: &mut String, base_port: u16, problems: &[Problem]) {
         "<text x=\"20\" y=\"{y}\" fill=\"{colour}\" font-weight=\"bold\">{title}</text>"
     );
     for problem in problems {
-        y += LINE_HEIGHT;
-        let _ = writeln!(
-            svg,
-            "<text x=\"20\" y=\"{y}\" fill=\"{WRONG_COLOUR}\">{}</text>",
-            escape(&problem.to_string())
-        );
+        for (index, line) in wrapped(&problem.to_string()).iter().enumerate() {
+            y += LINE_HEIGHT;
+            let indent = if index == 0 { 20 } else { 32 };
+            let _ = writeln!(
+                svg,
+                "<text x=\"{indent}\" y=\"{y}\" fill=\"{WRONG_COLOUR}\">{}</text>",
+                escape(line)
+            );
+        }
     }
+}
+
+/// A problem's text cut into lines that fit the picture's width.
+fn wrapped(text: &str) -> Vec<String> {
+    const WIDTH: usize = 80;
+    let mut lines: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        match lines.last_mut() {
+            Some(line) if line.len() + 1 + word.len() <= WIDTH => {
+                line.push(' ');
+                line.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    lines
 }
 
 /// Text made safe to put between XML tags.
