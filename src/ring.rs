@@ -108,6 +108,18 @@ impl fmt::Display for FileName {
     }
 }
 
+/// Peers as an English sentence lists them: `4`, `4 and 5`, `4, 5 and 8`;
+/// nothing for no peer. The printed lines, the diagnostics and `p2p ring`
+/// all list peers this way.
+pub fn peers_in_words(peers: &[PeerId]) -> String {
+    let names: Vec<String> = peers.iter().map(PeerId::to_string).collect();
+    match names.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// How many steps it takes to walk clockwise from `from` to `to`.
 ///
 /// The result is in 0..=255; walking from a position to itself takes no
@@ -152,6 +164,16 @@ pub fn is_strictly_between(start: u8, position: u8, end: u8) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn peers_are_listed_as_a_sentence_lists_them() {
+        let peers =
+            |ids: &[u8]| peers_in_words(&ids.iter().copied().map(PeerId).collect::<Vec<_>>());
+        assert_eq!(peers(&[]), "");
+        assert_eq!(peers(&[4]), "4");
+        assert_eq!(peers(&[4, 5]), "4 and 5");
+        assert_eq!(peers(&[4, 5, 8]), "4, 5 and 8");
+    }
 
     #[test]
     fn distance_wraps_past_255() {

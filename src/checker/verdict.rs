@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 use crate::message::{FilePolicy, Standing, View};
-use crate::ring::{FileName, PeerId, is_in_arc};
+use crate::ring::{FileName, PeerId, is_in_arc, peers_in_words};
 
 /// What one peer said of itself: its view and the ring's files it holds.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -259,16 +259,6 @@ fn file_copies(observed: &Observed, members: &[PeerId], problems: &mut Vec<Probl
     }
 }
 
-/// Peers as a sentence has them: `4`, `4 and 5`, `4, 5 and 8`.
-pub fn in_words(peers: &[PeerId]) -> String {
-    let names: Vec<String> = peers.iter().map(PeerId::to_string).collect();
-    match names.split_last() {
-        None => "none".to_string(),
-        Some((last, [])) => last.clone(),
-        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
 /// Peers as a list has them: `4 5 8`, or `-` for none.
 pub fn in_a_row(peers: &[PeerId]) -> String {
     if peers.is_empty() {
@@ -282,7 +272,7 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let named = |named_by: &[PeerId]| match named_by {
             [] => String::new(),
-            peers => format!(" (named by {})", in_words(peers)),
+            peers => format!(" (named by {})", peers_in_words(peers)),
         };
         let keys = |first: u8, last: u8| match first == last {
             true => format!("key {first}"),
@@ -298,7 +288,7 @@ impl fmt::Display for Problem {
             Problem::Gone { peer, named_by } => write!(
                 f,
                 "peer {peer} is named as a neighbour by {}, but nothing listens on its port",
-                in_words(named_by)
+                peers_in_words(named_by)
             ),
             Problem::Unsettled { peer, standing } => {
                 let doing = match standing {
@@ -324,7 +314,7 @@ impl fmt::Display for Problem {
             Problem::SharedKeys { first, last, peers } => write!(
                 f,
                 "peers {} each answer for {}",
-                in_words(peers),
+                peers_in_words(peers),
                 keys(*first, *last)
             ),
             Problem::UnownedKeys { first, last } => {
@@ -338,7 +328,7 @@ impl fmt::Display for Problem {
                 f,
                 "file {file} has {} of its {wanted} copies (at {})",
                 holders.len(),
-                in_words(holders)
+                peers_in_words(holders)
             ),
             Problem::NotAtResponsible {
                 file,
@@ -347,7 +337,7 @@ impl fmt::Display for Problem {
             } => write!(
                 f,
                 "file {file} belongs to peer {responsible}, which does not hold it (held by {})",
-                in_words(holders)
+                peers_in_words(holders)
             ),
         }
     }

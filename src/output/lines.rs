@@ -9,7 +9,7 @@
 
 use crate::message::Ordinal;
 use crate::message::{Standing, View};
-use crate::ring::{FileName, PeerId};
+use crate::ring::{FileName, PeerId, peers_in_words};
 
 /// A line a peer prints, with the values it mentions: the reference's lines,
 /// plus `FileNotFound`, which is ours.
@@ -286,7 +286,7 @@ fn render_p2p(line: &Line) -> Vec<String> {
     vec![match line {
         Line::PingRequestsSent { to } => match to.as_slice() {
             [one] => format!("Ping request sent to Peer {one}"),
-            many => format!("Ping requests sent to Peers {}", list_in_words(many)),
+            many => format!("Ping requests sent to Peers {}", peers_in_words(many)),
         },
         Line::PingRequestReceived { from } => {
             format!("Ping request message received from Peer {from}")
@@ -349,18 +349,6 @@ fn render_p2p(line: &Line) -> Vec<String> {
             replicas,
         } => return render_status(view, stored, replicas),
     }]
-}
-
-/// `4 and 5`, `4, 5 and 8`: a list of peers as an English sentence has it.
-fn list_in_words(peers: &[PeerId]) -> String {
-    match peers {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [rest @ .., last] => {
-            let rest: Vec<String> = rest.iter().map(PeerId::to_string).collect();
-            format!("{} and {last}", rest.join(", "))
-        }
-    }
 }
 
 #[cfg(test)]

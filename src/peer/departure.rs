@@ -8,7 +8,7 @@
 use super::LEAVE_TIMEOUT;
 use super::{Action, Peer, warn};
 use crate::output::Kind;
-use crate::ring::PeerId;
+use crate::ring::{PeerId, peers_in_words};
 
 /// How a departure ended, for the line that says so.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -111,11 +111,10 @@ impl Peer {
 
 /// `peer 8`, `peers 8 and 5`, `peers 8, 5 and 4`.
 fn peers(list: &[PeerId]) -> String {
-    let names: Vec<String> = list.iter().map(PeerId::to_string).collect();
-    match names.as_slice() {
-        [] => "no peer".to_string(),
-        [one] => format!("peer {one}"),
-        [rest @ .., last] => format!("peers {} and {last}", rest.join(", ")),
+    match list.len() {
+        0 => "no peer".to_string(),
+        1 => format!("peer {}", peers_in_words(list)),
+        _ => format!("peers {}", peers_in_words(list)),
     }
 }
 
