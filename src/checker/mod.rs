@@ -23,7 +23,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{DEFAULT_BASE_PORT, MAX_BASE_PORT};
+use crate::config::{DEFAULT_BASE_PORT, parse_base_port};
 use crate::ring::PeerId;
 use survey::SurveyConfig;
 
@@ -85,14 +85,8 @@ pub fn parse_ring_args(args: &[String]) -> Result<RingInvocation, String> {
         match arg.as_str() {
             "--help" | "-h" => return Ok(RingInvocation::Help),
             "--base-port" => {
-                let text = value("--base-port")?;
-                config.base_port = text
-                    .parse()
-                    .ok()
-                    .filter(|&port| port <= MAX_BASE_PORT)
-                    .ok_or(format!(
-                        "--base-port must be a port number 0-{MAX_BASE_PORT}, not {text:?}"
-                    ))?;
+                config.base_port =
+                    parse_base_port(value("--base-port")?).map_err(|error| error.to_string())?;
             }
             "--from" => {
                 let text = value("--from")?;

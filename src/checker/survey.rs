@@ -9,6 +9,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::Duration;
 
@@ -57,21 +58,14 @@ enum Answer {
 
 /// Asks every port of the range and gathers the answers.
 pub fn survey(config: &SurveyConfig) -> Observed {
-    let next = Mutex::new(0u16);
+    // Each thread takes the next identity not yet asked until all 256 are.
+    let next = AtomicUsize::new(0);
     let observed = Mutex::new(Observed::default());
     thread::scope(|scope| {
         for _ in 0..PARALLEL_ASKS {
             scope.spawn(|| {
-                loop {
-                    let id = {
-                        let mut next = next.lock().unwrap_or_else(|e| e.into_inner());
-                        if *next > 255 {
-                            return;
-                        }
-                        *next += 1;
-                        *next - 1
-                    };
-                    let peer = PeerId(id as u8);
+                while let Ok(id) = u8::try_from(next.fetch_add(1, Ordering::Relaxed)) {
+                    let peer = PeerId(id);
                     let answer = ask(config, peer);
                     let mut observed = observed.lock().unwrap_or_else(|e| e.into_inner());
                     match answer {

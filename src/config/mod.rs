@@ -387,18 +387,7 @@ fn parse_interval(text: &str) -> Result<Duration, UsageError> {
 
 fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), UsageError> {
     match name {
-        "base-port" => {
-            config.base_port = value
-                .parse()
-                .ok()
-                .filter(|port| (1..=MAX_BASE_PORT).contains(port))
-                .ok_or_else(|| {
-                    UsageError::new(format!(
-                        "--base-port must be from 1 to {MAX_BASE_PORT}, so that peer 255's port \
-                         (base + 255) is at most 65535, not {value:?}"
-                    ))
-                })?;
-        }
+        "base-port" => config.base_port = parse_base_port(&value)?,
         "dir" => {
             if value.is_empty() {
                 return Err(UsageError::new("--dir needs a directory path"));
@@ -486,6 +475,20 @@ fn apply_option(config: &mut Config, name: &str, value: String) -> Result<(), Us
         _ => return Err(unknown_option(&format!("--{name}"))),
     }
     Ok(())
+}
+
+/// Reads the value of `--base-port`, for the peers and for `p2p ring`.
+pub fn parse_base_port(value: &str) -> Result<u16, UsageError> {
+    value
+        .parse()
+        .ok()
+        .filter(|port| (1..=MAX_BASE_PORT).contains(port))
+        .ok_or_else(|| {
+            UsageError::new(format!(
+                "--base-port must be from 1 to {MAX_BASE_PORT}, so that peer 255's port \
+                 (base + 255) is at most 65535, not {value:?}"
+            ))
+        })
 }
 
 /// An option `p2p` does not have, as it was typed (`--colour`, `-x`).

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use super::departure::{Departure, say_already_leaving, say_leaving};
 use super::joining::JOIN_TIMEOUT;
 use super::outstanding::Awaiting;
-use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, reply, warn};
+use super::{Action, ConnectionId, MAX_HOPS, NoAnswer, Peer, Phase, refusal, reply, warn};
 use crate::message::{ErrorReason, Ordinal, RefuseReason, Reply, Request};
 use crate::output::{Kind, Line};
 use crate::ring::{MAX_SUCCESSORS, PeerId, is_strictly_between};
@@ -494,13 +494,7 @@ impl Peer {
             return;
         }
         if self.leave_checks.len() >= MAX_LEAVE_CHECKS {
-            reply(
-                out,
-                connection,
-                Reply::Error {
-                    reason: ErrorReason::Busy,
-                },
-            );
+            reply(out, connection, refusal(ErrorReason::Busy));
             return;
         }
         let asking = self.leave_checks.iter().any(|c| c.leaving == leaving);
@@ -561,9 +555,7 @@ impl Peer {
                         "ignored a notice that peer {leaving} is leaving: asked, it says it is not"
                     ),
                 );
-                Reply::Error {
-                    reason: ErrorReason::NotLeaving,
-                }
+                refusal(ErrorReason::NotLeaving)
             }
             // It could not be asked: the notice is not obeyed, and pings
             // will tell whether the peer is still there.

@@ -658,8 +658,12 @@ fn reply(out: &mut Vec<Action>, connection: ConnectionId, reply: Reply) {
     out.push(Action::Reply { connection, reply });
 }
 
+/// The reply that says why a request could not be handled.
+fn refusal(reason: crate::message::ErrorReason) -> Reply {
+    Reply::Error { reason }
+}
+
+/// The reply to a request this peer does not answer now.
 fn unexpected() -> Reply {
-    Reply::Error {
-        reason: crate::message::ErrorReason::Unexpected,
-    }
+    refusal(crate::message::ErrorReason::Unexpected)
 }

@@ -34,7 +34,7 @@ use std::time::Instant;
 
 use super::outstanding::Awaiting;
 use super::successors::Ask;
-use super::{Action, ConnectionId, NoAnswer, Peer, Phase, reply};
+use super::{Action, ConnectionId, NoAnswer, Peer, Phase, refusal, reply};
 use crate::message::{ErrorReason, Reply, Request};
 use crate::ring::PeerId;
 
@@ -206,9 +206,7 @@ impl Peer {
             Phase::Joining(_) | Phase::Done => Vec::new(),
         };
         let answer = if successors.is_empty() {
-            Reply::Error {
-                reason: ErrorReason::NotReady,
-            }
+            refusal(ErrorReason::NotReady)
         } else if self.leaving.is_some() {
             Reply::Leaving { successors }
         } else {

@@ -49,7 +49,7 @@ pub use rule::{Held, Neighbourhood, Step, plan};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use super::{Action, ConnectionId, Direction, Peer, Phase, reply, unexpected, warn};
+use super::{Action, ConnectionId, Direction, Peer, Phase, refusal, reply, unexpected, warn};
 use crate::message::{ErrorReason, Purpose, Reply};
 use crate::output::{HandoverReason, Kind, Line};
 use crate::ring::{FileName, PeerId};
@@ -298,7 +298,7 @@ impl Peer {
                 .heard(now)
                 .iter()
                 .any(|&(_, peer)| peer == from);
-        let refusal = if !self.placement.active {
+        let refused_because = if !self.placement.active {
             Some("this peer does not keep copies for the ring (no --replicas or --handover)")
         } else if self.leaving.is_some() || self.placement.is_handing_over() {
             Some("this peer is leaving the ring")
@@ -307,7 +307,7 @@ impl Peer {
         } else {
             None
         };
-        if let Some(why) = refusal {
+        if let Some(why) = refused_because {
             warn(
                 out,
                 Kind::Unexpected,
@@ -324,13 +324,7 @@ impl Peer {
             self.placement.confirmed.remove(&(from, file));
         }
         if self.placement.arriving.contains(&file) {
-            reply(
-                out,
-                connection,
-                Reply::Error {
-                    reason: ErrorReason::Busy,
-                },
-            );
+            reply(out, connection, refusal(ErrorReason::Busy));
             return;
         }
         if self.files.has(file) {
