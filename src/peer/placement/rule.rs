@@ -112,17 +112,7 @@ pub fn plan(
                 if !ring_files.contains(&file) {
                     steps.push(Step::Adopt { file });
                 }
-                if replica && stored {
-                    steps.push(Step::Discard {
-                        file,
-                        held: Held::Replica,
-                    });
-                } else if replica {
-                    steps.push(Step::Relabel {
-                        file,
-                        to: Held::Stored,
-                    });
-                }
+                keep_one_copy_as(Held::Stored, file, stored, replica, &mut steps);
                 for holder in around.replica_holders() {
                     if !settled(holder, file) {
                         steps.push(Step::Offer {
@@ -144,17 +134,7 @@ pub fn plan(
                         reason: HandoverReason::Responsible,
                     });
                 } else if j < around.replicas {
-                    if ring_stored && replica {
-                        steps.push(Step::Discard {
-                            file,
-                            held: Held::Stored,
-                        });
-                    } else if ring_stored {
-                        steps.push(Step::Relabel {
-                            file,
-                            to: Held::Replica,
-                        });
-                    }
+                    keep_one_copy_as(Held::Replica, file, ring_stored, replica, &mut steps);
                 } else {
                     discard_ring_copies(file, ring_stored, replica, &mut steps);
                 }
@@ -180,6 +160,28 @@ pub fn plan(
     steps
 }
 
+/// Keeps the file under the name `kept` only: the copy under the other
+/// name is removed when both are here, or renamed when it is the only one.
+/// `stored` and `replica` say which of the ring's copies the peer holds.
+fn keep_one_copy_as(
+    kept: Held,
+    file: FileName,
+    stored: bool,
+    replica: bool,
+    steps: &mut Vec<Step>,
+) {
+    let (has_kept, other, has_other) = match kept {
+        Held::Stored => (stored, Held::Replica, replica),
+        Held::Replica => (replica, Held::Stored, stored),
+    };
+    if has_other && has_kept {
+        steps.push(Step::Discard { file, held: other });
+    } else if has_other {
+        steps.push(Step::Relabel { file, to: kept });
+    }
+}
+
+/// Removes every copy of the ring's that the peer holds of `file`.
 fn discard_ring_copies(file: FileName, stored: bool, replica: bool, steps: &mut Vec<Step>) {
     if stored {
         steps.push(Step::Discard {
