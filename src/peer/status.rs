@@ -14,7 +14,7 @@ use std::time::Instant;
 use super::{Action, ConnectionId, Held, Peer, Phase, reply};
 use crate::message::{FilePolicy, HELD_PAGE, Page, Reply, Standing, View};
 use crate::output::Line;
-use crate::ring::{FileName, is_in_arc};
+use crate::ring::{FileName, MAX_SUCCESSORS, is_in_arc};
 
 impl Peer {
     /// This peer's view of the ring now.
@@ -32,7 +32,10 @@ impl Peer {
             Phase::Member => self.successors.peers(),
             Phase::Joining(_) | Phase::Done => Vec::new(),
         };
-        let mut predecessors = vec![None; self.config.successor_count];
+        // A predecessor's position is its own list's (it may keep more
+        // successors than this peer), so every position a ping can name is
+        // kept, and the unknown ones at the end are dropped.
+        let mut predecessors = vec![None; MAX_SUCCESSORS];
         for (position, peer) in self.predecessors.heard(now) {
             if let Some(slot) = predecessors.get_mut(position.index()) {
                 *slot = Some(peer);

@@ -103,3 +103,15 @@ fn status_typed_at_the_peer_prints_its_view_and_files() {
         ],
     )]);
 }
+
+#[test]
+fn a_predecessor_that_keeps_more_successors_is_named_at_its_position() {
+    // 19 keeps two successors, but 9 keeps three and pings it as its third.
+    let mut nineteen = Scenario::running(19, &[2, 4], &[14]);
+    nineteen.step(0.1, "udp PING 9 19 third 0");
+    nineteen.expect(&[(
+        0.1,
+        "tcp STATUS",
+        &["reply VIEW 19 member 30000 2 1 stay 2,4 14,-,9"],
+    )]);
+}
